@@ -1,0 +1,229 @@
+//! runc-compatible argv normalisation, before clap sees anything.
+//!
+//! runc parses with urfave/cli, which accepts forms clap does not:
+//! - single-dash long flags: `-root /x`, `-bundle b` (clap would read
+//!   `-bundle` as `-b undle`, silently);
+//! - `--bool=false` and `--bool=true` for switches.
+//!
+//! `kill ID SIG` and `ps ID -- ARGS` keep everything after the id as it is.
+
+/// Long flags that take a value.
+const VALUED: &[&str] = &[
+    "root",
+    "log",
+    "log-format",
+    "log-level",
+    "criu",
+    "rootless",
+    "cgroup-manager",
+    "bundle",
+    "console-socket",
+    "pidfd-socket",
+    "pid-file",
+    "preserve-fds",
+    "format",
+    "interval",
+    "cwd",
+    "env",
+    "user",
+    "additional-gids",
+    "process",
+    "process-label",
+    "apparmor",
+    "cap",
+    "cgroup",
+    "resources",
+    "image-path",
+    "work-path",
+    "parent-path",
+    "page-server",
+];
+
+/// Long switches (flags without a value).
+const SWITCHES: &[&str] = &[
+    "debug",
+    "systemd-cgroup",
+    "version",
+    "help",
+    "no-pivot",
+    "no-new-keyring",
+    "detach",
+    "keep",
+    "no-subreaper",
+    "all",
+    "force",
+    "quiet",
+    "stats",
+    "tty",
+    "no-new-privs",
+    "ignore-paused",
+];
+
+/// Subcommands after whose id nothing is a flag.
+const POSITIONAL_TAIL: &[&str] = &["kill", "ps"];
+
+/// Rewrites `args` (without argv[0]) into the forms clap accepts.
+pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut subcommand: Option<String> = None;
+    let mut positionals_after_sub = 0;
+    let args: Vec<String> = args.into_iter().collect();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            out.push(arg);
+            out.extend(args.by_ref());
+            break;
+        }
+        // After `kill ID` / `ps ID`, the rest is positional (a signal, ps args).
+        if subcommand
+            .as_deref()
+            .is_some_and(|s| POSITIONAL_TAIL.contains(&s))
+            && positionals_after_sub >= 1
+        {
+            if subcommand.as_deref() == Some("ps") && !out.iter().any(|a| a == "--") {
+                out.push("--".into());
+            }
+            out.push(arg);
+            continue;
+        }
+        if let Some(flag) = long_flag(&arg) {
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (flag, None),
+            };
+            if SWITCHES.contains(&name) {
+                match value {
+                    Some("false") => {}
+                    Some("true") | None => out.push(format!("--{name}")),
+                    Some(other) => out.push(format!("--{name}={other}")),
+                }
+                continue;
+            }
+            if name == "rootless" && value.is_none() {
+                // runc's global `--rootless VALUE` and `spec --rootless`, a switch.
+                out.push("--rootless".into());
+                if let Some(v) = args
+                    .as_slice()
+                    .first()
+                    .filter(|v| matches!(v.as_str(), "true" | "false" | "auto"))
+                {
+                    out.push(v.clone());
+                    args.next();
+                }
+                continue;
+            }
+            if VALUED.contains(&name) {
+                match value {
+                    Some(v) => out.push(format!("--{name}={v}")),
+                    None => {
+                        out.push(format!("--{name}"));
+                        if let Some(v) = args.next() {
+                            out.push(v);
+                        }
+                    }
+                }
+                continue;
+            }
+            out.push(arg);
+            continue;
+        }
+        if arg.starts_with('-') {
+            out.push(arg.clone());
+            // A short flag's separate value must not count as a positional.
+            if matches!(
+                arg.as_str(),
+                "-b" | "-f" | "-p" | "-e" | "-u" | "-c" | "-g" | "-r"
+            ) {
+                if let Some(v) = args.next() {
+                    out.push(v);
+                }
+            }
+            continue;
+        }
+        if subcommand.is_none() {
+            subcommand = Some(arg.clone());
+        } else {
+            positionals_after_sub += 1;
+        }
+        out.push(arg);
+    }
+    out
+}
+
+/// The flag name of `--name[=v]` or of a single-dash long flag `-name[=v]`
+/// whose name is one of ours.
+fn long_flag(arg: &str) -> Option<&str> {
+    if let Some(rest) = arg.strip_prefix("--") {
+        return (!rest.is_empty()).then_some(rest);
+    }
+    let rest = arg.strip_prefix('-')?;
+    let name = rest.split('=').next().unwrap_or(rest);
+    (name.len() > 1 && (VALUED.contains(&name) || SWITCHES.contains(&name))).then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(args: &[&str]) -> Vec<String> {
+        normalize(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn single_dash_long_flags() {
+        assert_eq!(
+            n(&["-root", "/x", "create", "-bundle", "b", "id"]),
+            n(&["--root", "/x", "create", "--bundle", "b", "id"])
+        );
+        assert_eq!(n(&["-root=/x", "list"]), vec!["--root=/x", "list"]);
+        assert_eq!(
+            n(&["create", "-b", "bundle", "id"]),
+            vec!["create", "-b", "bundle", "id"]
+        );
+    }
+
+    #[test]
+    fn boolean_values() {
+        assert_eq!(n(&["delete", "--force=false", "id"]), vec!["delete", "id"]);
+        assert_eq!(
+            n(&["delete", "--force=true", "id"]),
+            vec!["delete", "--force", "id"]
+        );
+        assert_eq!(
+            n(&["delete", "-force", "id"]),
+            vec!["delete", "--force", "id"]
+        );
+    }
+
+    #[test]
+    fn kill_and_ps_keep_their_tail() {
+        assert_eq!(n(&["kill", "id", "-9"]), vec!["kill", "id", "-9"]);
+        assert_eq!(
+            n(&["kill", "--all", "id", "KILL"]),
+            vec!["kill", "--all", "id", "KILL"]
+        );
+        assert_eq!(n(&["ps", "id", "-ef"]), vec!["ps", "id", "--", "-ef"]);
+        assert_eq!(n(&["ps", "id", "--", "-ef"]), vec!["ps", "id", "--", "-ef"]);
+    }
+
+    #[test]
+    fn rootless_value_is_optional() {
+        assert_eq!(
+            n(&["spec", "--rootless", "-b", "d"]),
+            vec!["spec", "--rootless", "-b", "d"]
+        );
+        assert_eq!(
+            n(&["--rootless", "auto", "list"]),
+            vec!["--rootless", "auto", "list"]
+        );
+    }
+
+    #[test]
+    fn flags_after_the_id() {
+        assert_eq!(
+            n(&["create", "id", "-bundle", "b"]),
+            vec!["create", "id", "--bundle", "b"]
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! The command-line grammar: runc's global flags and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::log;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "corten",
+    about = "An OCI container runtime",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Root directory for container state (default /run/corten, or
+    /// $XDG_RUNTIME_DIR/corten when not root)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Log file (default: errors to stderr only)
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: log::Format,
+    /// crun's log level (accepted for compatibility)
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd for cgroups
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto (`spec --rootless`: a rootless config)
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Accepted and ignored (runc up to 1.3)
+    #[arg(long, global = true)]
+    pub criu: Option<String>,
+    /// crun's cgroup manager: cgroupfs, systemd or disabled
+    #[arg(long, global = true)]
+    pub cgroup_manager: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container
+    Create(CreateArgs),
+    /// Start a created container
+    Start { id: String },
+    /// Print the state of a container
+    State { id: String },
+    /// Send a signal to a container's init
+    Kill {
+        /// Signal every process of the container
+        #[arg(short, long)]
+        all: bool,
+        id: String,
+        /// Signal name or number (default SIGTERM)
+        signal: Option<String>,
+    },
+    /// Delete a container
+    Delete {
+        /// Kill the container first if it is running
+        #[arg(short, long)]
+        force: bool,
+        id: String,
+    },
+    /// Create and start a container
+    Run(RunArgs),
+    /// List containers
+    List {
+        /// table or json
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        /// Print only ids
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write a default config.json
+    Spec {
+        /// Bundle directory
+        #[arg(short, long)]
+        bundle: Option<PathBuf>,
+    },
+    /// Print what this runtime supports
+    Features,
+    /// Run a process in a running container
+    Exec(Later),
+    /// List a container's processes
+    Ps(Later),
+    /// Pause a container
+    Pause(Later),
+    /// Resume a paused container
+    Resume(Later),
+    /// Stream a container's events and statistics
+    Events(Later),
+    /// Update a container's resource limits
+    Update(Later),
+    /// Checkpoint a container
+    Checkpoint(Later),
+    /// Restore a container
+    Restore(Later),
+}
+
+/// The arguments of a subcommand a later release delivers.
+#[derive(Debug, Args)]
+pub struct Later {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Bundle directory (default: the current directory)
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket to receive the pty master on
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Unix socket to receive a pidfd of the init on
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
+    /// File to write the init's pid to
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE and chroot instead of pivot_root
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Do not create a session keyring for the container
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass this many descriptors from 3 up to the container
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Return once the container has started
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep the stopped container's state
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not make corten the subreaper of the container's processes
+    #[arg(long)]
+    pub no_subreaper: bool,
+}

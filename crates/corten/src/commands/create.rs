@@ -1,0 +1,38 @@
+//! `corten create`.
+
+use lifecycle::container::{self, CreateOptions};
+use lifecycle::state::Store;
+use lifecycle::Error;
+
+use crate::cli::CreateArgs;
+use crate::log::Logger;
+
+pub fn run(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Error> {
+    create(store, args, log)?;
+    Ok(0)
+}
+
+/// Shared with `run`.
+pub fn create(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Error> {
+    if args.pidfd_socket.is_some() {
+        return Err(Error::Unsupported("--pidfd-socket".into()));
+    }
+    let created = container::create(
+        store,
+        &CreateOptions {
+            id: &args.id,
+            bundle: &args.bundle,
+            pid_file: args.pid_file.as_deref(),
+            preserve_fds: args.preserve_fds,
+            no_pivot: args.no_pivot,
+        },
+    )?;
+    for w in &created.warnings {
+        log.warn(w);
+    }
+    log.debug(&format!(
+        "container {} created, init pid {}",
+        args.id, created.pid
+    ));
+    Ok(created.pid)
+}

@@ -1,0 +1,95 @@
+//! One file per subcommand; this one picks the file and the state root.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod later;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::PathBuf;
+
+use lifecycle::state::Store;
+use lifecycle::Error;
+
+use crate::cli::{Cli, Command};
+use crate::log::Logger;
+
+/// Runs the chosen subcommand; returns the process's exit status.
+pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
+    if cli.version {
+        print!("{}", version());
+        return Ok(0);
+    }
+    let Some(command) = &cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return Ok(0);
+    };
+    check_cgroup_manager(cli)?;
+    let store = || Store::open(&root_dir(cli));
+    match command {
+        Command::Create(args) => create::run(&store()?, args, log),
+        Command::Start { id } => start::run(&store()?, id),
+        Command::State { id } => state::run(&store()?, id),
+        Command::Kill { all, id, signal } => kill::run(&store()?, id, signal.as_deref(), *all),
+        Command::Delete { force, id } => delete::run(&store()?, id, *force),
+        Command::Run(args) => run::run(&store()?, args, log),
+        Command::List { format, quiet } => list::run(&store()?, format, *quiet),
+        Command::Spec { bundle } => {
+            spec::run(bundle.as_deref(), cli.rootless.as_deref() == Some("true"))
+        }
+        Command::Features => features::run(),
+        Command::Exec(_) => later::run("exec"),
+        Command::Ps(_) => later::run("ps"),
+        Command::Pause(_) => later::run("pause"),
+        Command::Resume(_) => later::run("resume"),
+        Command::Events(_) => later::run("events"),
+        Command::Update(_) => later::run("update"),
+        Command::Checkpoint(_) => later::run("checkpoint"),
+        Command::Restore(_) => later::run("restore"),
+    }
+}
+
+/// `--version`: go-runc parses the first line as "<name> version X".
+fn version() -> String {
+    format!(
+        "corten version {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        crate::SPEC_VERSION
+    )
+}
+
+/// There is no systemd here: say so rather than pretend.
+fn check_cgroup_manager(cli: &Cli) -> Result<(), Error> {
+    let manager = cli.cgroup_manager.as_deref();
+    if cli.systemd_cgroup || manager == Some("systemd") {
+        return Err(Error::Unsupported("the systemd cgroup manager".into()));
+    }
+    match manager {
+        None | Some("cgroupfs") | Some("disabled") => Ok(()),
+        Some(other) => Err(Error::Config(format!("unknown cgroup manager {other:?}"))),
+    }
+}
+
+/// `--root`, or /run/corten for root and $XDG_RUNTIME_DIR/corten otherwise.
+fn root_dir(cli: &Cli) -> PathBuf {
+    if let Some(r) = &cli.root {
+        return r.clone();
+    }
+    // SAFETY-free: geteuid through std's metadata of /proc/self.
+    let euid = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0);
+    if euid == 0 {
+        return PathBuf::from("/run/corten");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("corten"),
+        _ => PathBuf::from(format!("/run/user/{euid}/corten")),
+    }
+}

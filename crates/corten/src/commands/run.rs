@@ -1,0 +1,74 @@
+//! `corten run`: create, start, and in the foreground wait for the
+//! container's exit, passing signals through and its status back.
+
+use lifecycle::state::Store;
+use lifecycle::Error;
+use sys::signal::SigSet;
+
+use crate::cli::RunArgs;
+use crate::log::Logger;
+
+pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
+    let sys_err = |context: &str| {
+        let context = context.to_string();
+        move |source| Error::Sys { context, source }
+    };
+    if !args.no_subreaper && !args.detach {
+        // A stage-2 init is our grandchild: without this we could not wait for it.
+        sys::process::set_child_subreaper().map_err(sys_err("becoming subreaper"))?;
+    }
+    // Blocked before the init exists, so no signal meant for the container
+    // is lost between its start and our wait; the init unblocks its copy.
+    let old_mask = if args.detach {
+        None
+    } else {
+        Some(sys::signal::set_mask(&SigSet::all()).map_err(sys_err("blocking signals"))?)
+    };
+    let id = &args.create.id;
+    let pid = super::create::create(store, &args.create, log)?;
+    if let Err(e) = lifecycle::container::start(store, id) {
+        let _ = lifecycle::container::delete(store, id, true);
+        return Err(e);
+    }
+    if args.detach {
+        return Ok(0);
+    }
+    let status = wait_forwarding(pid).map_err(sys_err("waiting for the container"))?;
+    if let Some(mask) = old_mask {
+        let _ = sys::signal::set_mask(&mask);
+    }
+    if !args.keep {
+        lifecycle::container::delete(store, id, true)?;
+    }
+    Ok(status)
+}
+
+/// Forwards every signal to the init until it exits; returns its status.
+fn wait_forwarding(init: i32) -> sys::Result<i32> {
+    let all = SigSet::all();
+    loop {
+        // The init may have exited before we got here.
+        if let Some(status) = reap(init)? {
+            return Ok(status);
+        }
+        let sig = sys::signal::wait(&all)?;
+        if sig == libc::SIGCHLD {
+            continue;
+        }
+        // ESRCH: it is exiting; the SIGCHLD follows.
+        let _ = sys::process::kill(init, sig);
+    }
+}
+
+/// Reaps every exited child; the init's status when it is among them.
+fn reap(init: i32) -> sys::Result<Option<i32>> {
+    loop {
+        match sys::process::waitpid(-1, true) {
+            Ok(Some((pid, exit))) if pid == init => return Ok(Some(exit.status())),
+            Ok(Some(_)) => continue,
+            Ok(None) => return Ok(None),
+            Err(e) if e.errno() == libc::ECHILD => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}

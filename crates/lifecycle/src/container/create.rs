@@ -1,0 +1,95 @@
+//! `create`: record the container and leave its init parked until `start`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Context, Error};
+use crate::spawn::{self, Request};
+use crate::state::{self, State, Store, EXEC_FIFO};
+
+/// What `create` takes from the command line.
+pub struct CreateOptions<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+}
+
+/// A created container.
+#[derive(Debug)]
+pub struct Created {
+    pub pid: i32,
+    /// Things in the config that were skipped, for the log.
+    pub warnings: Vec<String>,
+}
+
+/// Creates a container: the bundle is checked before anything exists, and
+/// on any failure the state directory and the init are removed again.
+pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error> {
+    state::validate_id(opts.id)?;
+    let bundle = crate::spec::load(opts.bundle)?;
+    let locked = store.create(opts.id)?;
+    let dir = locked.dir().to_path_buf();
+    let result = (|| {
+        let fifo_path = dir.join(EXEC_FIFO);
+        sys::fs::mkfifo(&fifo_path, 0o622).context("creating exec fifo")?;
+        let fifo =
+            sys::fs::openat(None, &fifo_path, libc::O_RDWR, 0).context("opening exec fifo")?;
+        let init = spawn::spawn(Request {
+            bundle: &bundle,
+            fifo,
+            preserve_fds: opts.preserve_fds,
+            no_pivot: opts.no_pivot,
+            lock_fd: locked.raw_fd(),
+        })?;
+        let pid = init.pid();
+        let start_time = state::process_start_time(pid)
+            .ok_or_else(|| Error::InitDied(Some("it exited during setup".into())))?;
+        locked.save(&State {
+            oci_version: bundle.spec.version().clone(),
+            id: opts.id.to_string(),
+            init_pid: pid,
+            init_start_time: start_time,
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: state::time::now_rfc3339(),
+            annotations: bundle
+                .spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            owner: sys_uid(),
+        })?;
+        if let Some(p) = opts.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        init.commit()?;
+        Ok(pid)
+    })();
+    match result {
+        Ok(pid) => Ok(Created {
+            pid,
+            warnings: bundle.warnings,
+        }),
+        Err(e) => {
+            // The init (if any) is already killed by its guard.
+            let _ = locked.remove();
+            Err(e)
+        }
+    }
+}
+
+/// Writes the pid file atomically, as runc: engines poll for it.
+fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+    let path: PathBuf =
+        std::path::absolute(path).with_context(|| format!("pid file {}", path.display()))?;
+    state::write_atomic(&path, pid.to_string().as_bytes())
+}
+
+fn sys_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0)
+}

@@ -1,0 +1,49 @@
+//! `delete`: remove a stopped container, or with `force` stop it first.
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::state::{ProcState, Status, Store};
+
+/// How long `delete --force` waits for a SIGKILLed init to go.
+const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Deletes container `id`.
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), Error> {
+    let locked = store.lock(id)?;
+    let state = locked.load()?;
+    let status = locked.status(state.as_ref());
+    match (status, &state) {
+        (Status::Created | Status::Running, Some(s)) => {
+            if !force {
+                return Err(Error::InvalidState(format!(
+                    "cannot delete container {id} that is not stopped: {}",
+                    status.as_str()
+                )));
+            }
+            for pid in super::kill::descendants(s.init_pid).into_iter().rev() {
+                let _ = sys::process::kill(pid, libc::SIGKILL);
+            }
+            let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
+            wait_gone(s.init_pid, s.init_start_time)?;
+        }
+        // Stopped, or a create that died before recording anything.
+        _ => {}
+    }
+    locked.remove()
+}
+
+fn wait_gone(pid: i32, start_time: u64) -> Result<(), Error> {
+    let deadline = Instant::now() + KILL_TIMEOUT;
+    while crate::state::liveness_check(pid, start_time) == ProcState::Alive {
+        // Our own child (after `run`) must be reaped to stop being alive.
+        let _ = sys::process::waitpid(pid, true);
+        if Instant::now() > deadline {
+            return Err(Error::InvalidState(format!(
+                "container init {pid} did not die after SIGKILL"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! `state` and `list`: the OCI state of containers.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::state::{status_of, Status, Store};
+
+/// The runtime spec's state document, in runc's field order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState {
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    pub owner: String,
+    /// The uid that owns the container (for `list`'s OWNER column).
+    #[serde(skip)]
+    pub owner_uid: u32,
+}
+
+/// The state of container `id`.
+pub fn oci_state(store: &Store, id: &str) -> Result<OciState, Error> {
+    let state = store.read(id)?;
+    let status = status_of(&store.dir(id), state.as_ref());
+    let Some(s) = state else {
+        return Ok(OciState {
+            oci_version: String::new(),
+            id: id.to_string(),
+            pid: 0,
+            status: status.as_str().into(),
+            bundle: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            created: String::new(),
+            annotations: BTreeMap::new(),
+            owner: String::new(),
+            owner_uid: 0,
+        });
+    };
+    let pid = if matches!(status, Status::Stopped) {
+        0
+    } else {
+        s.init_pid
+    };
+    Ok(OciState {
+        oci_version: s.oci_version,
+        id: s.id,
+        pid,
+        status: status.as_str().into(),
+        bundle: s.bundle,
+        rootfs: s.rootfs,
+        created: s.created,
+        annotations: s.annotations,
+        owner: String::new(),
+        owner_uid: s.owner,
+    })
+}
+
+/// Every container of the store. One whose directory vanished meanwhile
+/// (deleted concurrently) is left out.
+pub fn list(store: &Store) -> Result<Vec<OciState>, Error> {
+    let mut out = Vec::new();
+    for id in store.ids()? {
+        match oci_state(store, &id) {
+            Ok(s) => out.push(s),
+            Err(Error::NotExist(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

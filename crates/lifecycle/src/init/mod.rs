@@ -1,0 +1,111 @@
+//! The container init: a clone of the runtime that turns itself into the
+//! container's first process.
+//!
+//! [`main`] is the whole sequence, one named step a line, in the order the
+//! kernel and past CVEs require. Everything here runs in the child after
+//! clone3: it never returns, and it reports failure to the runtime over the
+//! sync channel as errno plus the error chain.
+
+mod stage;
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::error::{Context as _, Error};
+use crate::process;
+use crate::rootfs;
+use crate::spawn::namespaces::Plan;
+use crate::spawn::sync::{Channel, InitError, Message};
+use crate::spec::Bundle;
+
+/// Everything the init needs; borrowed from the runtime's memory, which the
+/// clone copied.
+pub(crate) struct Context<'a> {
+    pub bundle: &'a Bundle,
+    pub plan: &'a Plan,
+    pub chan: Channel,
+    /// exec.fifo, opened read-write by the runtime: reading it blocks until
+    /// `start` writes, and no path is needed after pivot_root.
+    pub fifo: OwnedFd,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// Inherited descriptor of the state lock, closed first thing.
+    pub lock_fd: std::os::fd::RawFd,
+}
+
+/// The child's entry point.
+pub(crate) fn main(ctx: Context<'_>) -> ! {
+    // The flock belongs to the open file, which the clone shares: holding
+    // it would block `start` and `delete` for as long as the init is parked.
+    sys::fs::close_inherited(ctx.lock_fd);
+    let err = match stage::namespaces(&ctx).and_then(|()| setup_and_exec(&ctx)) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    // If the runtime is gone there is no one left to tell.
+    let _ = ctx.chan.send(&Message::Error(to_init_error(&err)));
+    sys::process::exit_now(1)
+}
+
+/// The container setup, in order. Each line is one step.
+fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
+    let spec = &ctx.bundle.spec;
+    sys::process::setsid().context("setsid")?;
+    // Files and device nodes we create get exactly the modes the config asks for.
+    sys::fs::umask(0);
+    rootfs::set_names(spec)?;
+    let root = rootfs::prepare(ctx.bundle, ctx.plan)?;
+    // pivot_root after every mount, so all of them resolve inside the rootfs.
+    rootfs::enter(root, ctx.no_pivot)?;
+    rootfs::finish(spec)?;
+    let exec = process::Exec::prepare(spec)?;
+    // The user switch comes after the rootfs (mounts and mknod need root) and
+    // before chdir, so the cwd is checked with the user's own permissions.
+    process::user::switch(spec)?;
+    // CVE-2024-21626: chdir only now that no host directory fd is left open
+    // to reach through /proc/self/fd, and verify the result is inside the root.
+    process::enter_cwd(spec)?;
+    let exec = exec.resolve()?;
+    // Close everything but stdio and --preserve-fds at execve.
+    process::fds::close_on_exec(ctx.preserve_fds)?;
+    process::signals::prepare_for_park()?;
+    ctx.chan
+        .send(&Message::Ready)
+        .context("sync: sending ready")?;
+    match ctx.chan.recv() {
+        Ok(Message::Ack) => {}
+        // The runtime died or failed before recording us: leave nothing behind.
+        _ => sys::process::exit_now(1),
+    }
+    wait_for_start(ctx.fifo.as_fd());
+    process::signals::reset_before_exec()?;
+    Err(exec.exec())
+}
+
+/// Blocks until `start` writes one byte to exec.fifo.
+fn wait_for_start(fifo: std::os::fd::BorrowedFd<'_>) {
+    let mut byte = [0u8; 1];
+    match sys::fs::read(fifo, &mut byte) {
+        Ok(1) => {}
+        _ => sys::process::exit_now(1),
+    }
+}
+
+/// Flattens an error into what crosses the channel.
+fn to_init_error(err: &Error) -> InitError {
+    let mut chain = Vec::new();
+    let mut errno = 0;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(s) = e.downcast_ref::<sys::Error>() {
+            errno = s.errno();
+        }
+        chain.push(e.to_string());
+        cur = e.source();
+    }
+    InitError {
+        errno,
+        chain,
+        command_not_found: err.exit_status() == 127,
+    }
+}

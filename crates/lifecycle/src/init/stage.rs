@@ -1,0 +1,70 @@
+//! Stage 1: joining and creating namespaces when one clone cannot do it all.
+
+use crate::error::{Context as _, Error};
+use crate::spawn::sync::Message;
+
+use super::Context;
+
+/// Puts the init into its namespaces. With a single-stage plan the clone
+/// already created them and only the id maps are left; otherwise this
+/// process joins paths, unshares, and forks the real init when a pid or time
+/// namespace only applies to children.
+pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
+    let plan = ctx.plan;
+    if plan.single_stage() {
+        if plan.new_user() {
+            request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
+            become_root()?;
+        }
+        return Ok(());
+    }
+    for (flag, fd, path) in &plan.joins {
+        sys::ns::setns(std::os::fd::AsFd::as_fd(fd), *flag)
+            .with_context(|| format!("joining namespace {path}"))?;
+    }
+    if plan.new_user() {
+        sys::ns::unshare(libc::CLONE_NEWUSER).context("creating user namespace")?;
+        request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
+        become_root()?;
+    }
+    let rest = plan.new & !libc::CLONE_NEWUSER;
+    if rest != 0 {
+        sys::ns::unshare(rest).context("creating namespaces")?;
+    }
+    if plan.new_time() {
+        request(
+            ctx,
+            Message::RequestTimeOffsets,
+            Message::TimeOffsetsWritten,
+        )?;
+    }
+    if !plan.needs_second_stage() {
+        return Ok(());
+    }
+    match sys::process::fork_child(0, None).context("forking the container init")? {
+        sys::process::Fork::Child => Ok(()),
+        sys::process::Fork::Parent(pid) => {
+            let _ = ctx.chan.send(&Message::Stage2Pid(pid));
+            sys::process::exit_now(0)
+        }
+    }
+}
+
+/// Sends `ask` and waits for `answer`; any other reply ends the init.
+fn request(ctx: &Context<'_>, ask: Message, answer: Message) -> Result<(), Error> {
+    ctx.chan.send(&ask).context("sync: sending request")?;
+    match ctx.chan.recv() {
+        Ok(m) if m == answer => Ok(()),
+        _ => sys::process::exit_now(1),
+    }
+}
+
+/// In a fresh user namespace, take the mapped root's identity so files we
+/// create belong to the container's root.
+fn become_root() -> Result<(), Error> {
+    sys::process::setresgid(0)
+        .context("setresgid(0) in the user namespace (is container id 0 mapped?)")?;
+    sys::process::setresuid(0)
+        .context("setresuid(0) in the user namespace (is container id 0 mapped?)")?;
+    Ok(())
+}

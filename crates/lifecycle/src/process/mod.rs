@@ -1,0 +1,165 @@
+//! The container process: user, cwd, environment, command, fds, signals.
+
+pub mod caps;
+pub mod fds;
+pub mod signals;
+pub mod user;
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error};
+
+/// PATH when the config's environment has none (Go's and runc's default).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The command to exec, before and after its lookup in PATH.
+pub struct Exec {
+    args: Vec<CString>,
+    env: Vec<CString>,
+    path_var: String,
+    program: Option<CString>,
+    umask: libc::mode_t,
+}
+
+impl Exec {
+    /// Collects args and env from the config; HOME comes from the
+    /// container's /etc/passwd when the config does not set it, as runc.
+    pub fn prepare(spec: &Spec) -> Result<Exec, Error> {
+        let p = spec
+            .process()
+            .as_ref()
+            .ok_or_else(|| Error::Config("process is missing".into()))?;
+        let cstr = |s: &str, what: &str| {
+            CString::new(s).map_err(|_| Error::Config(format!("{what} contains a NUL byte: {s:?}")))
+        };
+        let args = p
+            .args()
+            .iter()
+            .flatten()
+            .map(|a| cstr(a, "process.args"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut env_list: Vec<String> = p.env().clone().unwrap_or_default();
+        if !env_list.iter().any(|e| e.starts_with("HOME=")) {
+            env_list.push(format!("HOME={}", user::home_of(p.user().uid())));
+        }
+        let path_var = env_list
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or(DEFAULT_PATH)
+            .to_string();
+        let env = env_list
+            .iter()
+            .map(|e| cstr(e, "process.env"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let umask = p.user().umask().unwrap_or(0o022) & 0o777;
+        Ok(Exec {
+            args,
+            env,
+            path_var,
+            program: None,
+            umask,
+        })
+    }
+
+    /// Finds the program as execvp would, with the container's PATH, as
+    /// the container user: a missing command is reported before `start`.
+    pub fn resolve(mut self) -> Result<Exec, Error> {
+        let arg0 = self.args[0].to_str().unwrap_or_default().to_string();
+        let found = lookup(&arg0, &self.path_var)?;
+        self.program = Some(CString::new(found.as_os_str().as_bytes()).expect("from a CString"));
+        Ok(self)
+    }
+
+    /// Replaces the init with the container's command. Returns only on failure.
+    pub fn exec(self) -> Error {
+        sys::fs::umask(self.umask);
+        let program = self.program.as_ref().unwrap_or(&self.args[0]);
+        let e = sys::process::execve(program, &self.args, &self.env);
+        Error::Sys {
+            context: format!("exec {:?}", self.args[0]),
+            source: e,
+        }
+    }
+}
+
+/// Looks `cmd` up like Go's exec.LookPath, which runc's error texts follow.
+fn lookup(cmd: &str, path_var: &str) -> Result<PathBuf, Error> {
+    let not_found = |detail: String| Error::CommandNotFound(format!("exec: {cmd:?}: {detail}"));
+    if cmd.contains('/') {
+        return match check_executable(Path::new(cmd)) {
+            Ok(()) => Ok(PathBuf::from(cmd)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                Err(not_found(format!("stat {cmd}: no such file or directory")))
+            }
+            Err(e) => Err(Error::Io {
+                context: format!("exec: {cmd:?}"),
+                source: e,
+            }),
+        };
+    }
+    for dir in path_var.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(cmd);
+        if check_executable(&candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(not_found("executable file not found in $PATH".into()))
+}
+
+fn check_executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
+        return Err(std::io::Error::from_raw_os_error(libc::EACCES));
+    }
+    Ok(())
+}
+
+/// Enters process.cwd and proves it is inside the container's root: a
+/// directory reached through a leaked host descriptor reads back from the
+/// kernel as "(unreachable)/..." (CVE-2024-21626).
+pub fn enter_cwd(spec: &Spec) -> Result<(), Error> {
+    let Some(p) = spec.process() else {
+        return Ok(());
+    };
+    sys::fs::chdir(p.cwd()).with_context(|| format!("entering cwd {}", p.cwd().display()))?;
+    let actual = sys::fs::getcwd().context("checking cwd")?;
+    if !actual.is_absolute() || actual.starts_with("(unreachable)") {
+        return Err(Error::Config(format!(
+            "cwd {} resolves outside the container's root",
+            p.cwd().display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_follows_path_and_words_errors_as_runc() {
+        assert_eq!(
+            lookup("sh", "/nonexistent:/bin").unwrap(),
+            PathBuf::from("/bin/sh")
+        );
+        let e = lookup("no-such-cmd-xyz", "/bin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "exec: \"no-such-cmd-xyz\": executable file not found in $PATH"
+        );
+        assert_eq!(e.exit_status(), 127);
+        let e = lookup("/no/such", "/bin").unwrap_err();
+        assert!(e.to_string().contains("no such file or directory"));
+        assert!(
+            lookup("/etc", "/bin").is_err(),
+            "a directory is not a command"
+        );
+    }
+}

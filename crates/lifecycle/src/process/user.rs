@@ -1,0 +1,38 @@
+//! The container user: supplementary groups, gid, uid.
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error};
+
+/// Switches to process.user. Groups first: after setresuid the process may
+/// no longer change them.
+pub fn switch(spec: &Spec) -> Result<(), Error> {
+    let Some(p) = spec.process() else {
+        return Ok(());
+    };
+    let user = p.user();
+    let groups = user.additional_gids().clone().unwrap_or_default();
+    match sys::process::setgroups(&groups) {
+        // A user namespace with setgroups "deny" (rootless) cannot set
+        // groups; that is only an error when the config asks for some.
+        Err(e) if e.errno() == libc::EPERM && groups.is_empty() => {}
+        other => other.context("setgroups")?,
+    }
+    sys::process::setresgid(user.gid()).with_context(|| format!("setting gid {}", user.gid()))?;
+    sys::process::setresuid(user.uid()).with_context(|| format!("setting uid {}", user.uid()))?;
+    Ok(())
+}
+
+/// The home directory of `uid` in the container's /etc/passwd, or "/".
+pub fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 7 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+        })
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
+}

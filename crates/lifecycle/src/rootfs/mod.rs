@@ -1,0 +1,166 @@
+//! The container's root filesystem: propagation, the rootfs bind, every
+//! configured mount, /dev, and the switch into it with pivot_root.
+//!
+//! Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT)
+//! against a descriptor of the rootfs and mounted through /proc/self/fd, so a
+//! symlink planted in the rootfs cannot redirect a mount onto the host
+//! (CVE-2021-30465).
+
+mod cgroupfs;
+mod devices;
+mod mounts;
+mod paths;
+mod resolve;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error};
+use crate::spawn::namespaces::Plan;
+use crate::spec::Bundle;
+
+pub use mounts::MountOptions;
+
+/// The rootfs, bound onto itself and ready to become `/`.
+pub struct Root {
+    fd: OwnedFd,
+}
+
+/// Sets the hostname and domain name of the (new) UTS namespace.
+pub fn set_names(spec: &Spec) -> Result<(), Error> {
+    if let Some(h) = spec.hostname() {
+        sys::ns::sethostname(h).with_context(|| format!("setting hostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname() {
+        sys::ns::setdomainname(d).with_context(|| format!("setting domainname {d:?}"))?;
+    }
+    Ok(())
+}
+
+/// Everything before pivot_root.
+pub fn prepare(bundle: &Bundle, plan: &Plan) -> Result<Root, Error> {
+    let in_userns = plan.new_user() || plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWUSER);
+    let in_cgroupns = plan.new & libc::CLONE_NEWCGROUP != 0
+        || plan
+            .joins
+            .iter()
+            .any(|(f, _, _)| *f == libc::CLONE_NEWCGROUP);
+    let spec = &bundle.spec;
+    // Our mount changes must never reach the host: make every mount in this
+    // namespace a slave (or private) before touching anything.
+    let prop = root_propagation(spec)?;
+    let first = if prop == Some(libc::MS_PRIVATE) {
+        libc::MS_PRIVATE
+    } else {
+        libc::MS_SLAVE
+    };
+    sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
+        .context("making / a slave mount")?;
+    // pivot_root needs the new root to be a mount point.
+    sys::mount::mount(
+        Some(&bundle.rootfs),
+        &bundle.rootfs,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .context("binding the rootfs onto itself")?;
+    let fd = sys::fs::openat(None, &bundle.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .context("opening the rootfs")?;
+    let ctx = mounts::Ctx {
+        root: fd.as_fd(),
+        bundle: &bundle.dir,
+        in_userns,
+        in_cgroupns,
+    };
+    let list = spec.mounts().as_deref().unwrap_or_default();
+    for m in list {
+        mounts::mount_one(&ctx, m)
+            .with_context(|| format!("mounting {}", m.destination().display()))?;
+    }
+    if !list
+        .iter()
+        .any(|m| m.destination() == Path::new("/dev") && mounts::is_bind(m))
+    {
+        devices::populate(fd.as_fd(), spec, in_userns).context("populating /dev")?;
+    }
+    if let Some(p) = spec.process() {
+        // The cwd is made here, as root; it is entered after the user switch.
+        resolve::mkdir_all(fd.as_fd(), p.cwd(), 0o755)
+            .with_context(|| format!("creating cwd {}", p.cwd().display()))?;
+    }
+    Ok(Root { fd })
+}
+
+/// Makes the rootfs `/`: pivot_root(".", ".") from a descriptor, or with
+/// `--no-pivot` a move mount and chroot (for initramfs hosts).
+pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
+    sys::fs::fchdir(root.fd.as_fd()).context("entering the rootfs")?;
+    let here = Path::new(".");
+    if no_pivot {
+        sys::mount::mount(Some(here), Path::new("/"), None, libc::MS_MOVE, None)
+            .context("moving the rootfs to /")?;
+        sys::fs::chroot(here).context("chroot into the rootfs")?;
+    } else {
+        // The old root ends up stacked on ".", so unmounting "." drops it.
+        sys::mount::pivot_root(here, here).context("pivot_root")?;
+        // A slave first: the lazy unmount must not propagate to the host.
+        sys::mount::mount(None, here, None, libc::MS_SLAVE | libc::MS_REC, None)
+            .context("making the old root a slave")?;
+        sys::mount::umount(here, libc::MNT_DETACH).context("unmounting the old root")?;
+    }
+    sys::fs::chdir(Path::new("/")).context("chdir to the new root")
+}
+
+/// Everything after pivot_root: masked and read-only paths, a read-only
+/// root, the root's propagation.
+pub fn finish(spec: &Spec) -> Result<(), Error> {
+    let linux = spec.linux().as_ref();
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        paths::mask(Path::new(p)).with_context(|| format!("masking {p}"))?;
+    }
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        paths::make_readonly(Path::new(p)).with_context(|| format!("making {p} read-only"))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        paths::remount_readonly(Path::new("/"), false).context("making / read-only")?;
+    }
+    if let Some(flag) = root_propagation(spec)? {
+        sys::mount::mount(None, Path::new("/"), None, flag, None)
+            .context("setting rootfsPropagation")?;
+    }
+    Ok(())
+}
+
+/// `linux.rootfsPropagation` as mount flags.
+fn root_propagation(spec: &Spec) -> Result<Option<libc::c_ulong>, Error> {
+    let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    else {
+        return Ok(None);
+    };
+    if p.is_empty() {
+        return Ok(None);
+    }
+    match mounts::propagation_flag(p) {
+        Some(flag) => Ok(Some(flag)),
+        None => Err(Error::Config(format!("unknown rootfsPropagation {p:?}"))),
+    }
+}

@@ -1,0 +1,343 @@
+//! One configured mount: options parsed as mount(8) and runc do, the target
+//! made and resolved inside the rootfs, the mount done through /proc/self/fd.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Mount;
+use sys::mount::{self as m, MountAttr};
+
+use super::{cgroupfs, resolve};
+use crate::error::{Context, Error};
+
+/// What a mount needs to know about its surroundings.
+pub struct Ctx<'a> {
+    pub root: BorrowedFd<'a>,
+    pub bundle: &'a Path,
+    pub in_userns: bool,
+    /// The init has a cgroup namespace of its own (new or joined).
+    pub in_cgroupns: bool,
+}
+
+/// Parsed `options` of a mount.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// MS_* flags to pass to mount(2).
+    pub flags: libc::c_ulong,
+    /// Propagation changes to apply after the mount, in order.
+    pub propagation: Vec<libc::c_ulong>,
+    /// Recursive attributes (rro, rnosuid, ...) for mount_setattr.
+    pub recursive: MountAttr,
+    /// Filesystem-specific options, comma-joined.
+    pub data: String,
+}
+
+/// Flag options: (name, set?, flag).
+const FLAGS: &[(&str, bool, libc::c_ulong)] = &[
+    ("defaults", true, 0),
+    ("ro", true, libc::MS_RDONLY),
+    ("rw", false, libc::MS_RDONLY),
+    ("suid", false, libc::MS_NOSUID),
+    ("nosuid", true, libc::MS_NOSUID),
+    ("dev", false, libc::MS_NODEV),
+    ("nodev", true, libc::MS_NODEV),
+    ("exec", false, libc::MS_NOEXEC),
+    ("noexec", true, libc::MS_NOEXEC),
+    ("sync", true, libc::MS_SYNCHRONOUS),
+    ("async", false, libc::MS_SYNCHRONOUS),
+    ("dirsync", true, libc::MS_DIRSYNC),
+    ("remount", true, libc::MS_REMOUNT),
+    ("mand", true, libc::MS_MANDLOCK),
+    ("nomand", false, libc::MS_MANDLOCK),
+    ("atime", false, libc::MS_NOATIME),
+    ("noatime", true, libc::MS_NOATIME),
+    ("diratime", false, libc::MS_NODIRATIME),
+    ("nodiratime", true, libc::MS_NODIRATIME),
+    ("bind", true, libc::MS_BIND),
+    ("rbind", true, libc::MS_BIND | libc::MS_REC),
+    ("relatime", true, libc::MS_RELATIME),
+    ("norelatime", false, libc::MS_RELATIME),
+    ("strictatime", true, libc::MS_STRICTATIME),
+    ("nostrictatime", false, libc::MS_STRICTATIME),
+    ("lazytime", true, libc::MS_LAZYTIME),
+    ("nolazytime", false, libc::MS_LAZYTIME),
+    ("silent", true, libc::MS_SILENT),
+    ("loud", false, libc::MS_SILENT),
+    ("nosymfollow", true, MS_NOSYMFOLLOW),
+    ("symfollow", false, MS_NOSYMFOLLOW),
+];
+
+/// MS_NOSYMFOLLOW (Linux 5.10), missing from libc's list.
+const MS_NOSYMFOLLOW: libc::c_ulong = 256;
+
+/// Recursive options (mount_setattr): (name, set?, attribute).
+const RECURSIVE: &[(&str, bool, u64)] = &[
+    ("rro", true, m::MOUNT_ATTR_RDONLY),
+    ("rrw", false, m::MOUNT_ATTR_RDONLY),
+    ("rnosuid", true, m::MOUNT_ATTR_NOSUID),
+    ("rsuid", false, m::MOUNT_ATTR_NOSUID),
+    ("rnodev", true, m::MOUNT_ATTR_NODEV),
+    ("rdev", false, m::MOUNT_ATTR_NODEV),
+    ("rnoexec", true, m::MOUNT_ATTR_NOEXEC),
+    ("rexec", false, m::MOUNT_ATTR_NOEXEC),
+    ("rnodiratime", true, m::MOUNT_ATTR_NODIRATIME),
+    ("rdiratime", false, m::MOUNT_ATTR_NODIRATIME),
+    ("rnosymfollow", true, m::MOUNT_ATTR_NOSYMFOLLOW),
+    ("rsymfollow", false, m::MOUNT_ATTR_NOSYMFOLLOW),
+];
+
+/// Recursive atime options, which replace the whole atime field.
+const RECURSIVE_ATIME: &[(&str, u64)] = &[
+    ("rnoatime", m::MOUNT_ATTR_NOATIME),
+    ("ratime", m::MOUNT_ATTR_RELATIME),
+    ("rrelatime", m::MOUNT_ATTR_RELATIME),
+    ("rnorelatime", m::MOUNT_ATTR_STRICTATIME),
+    ("rstrictatime", m::MOUNT_ATTR_STRICTATIME),
+];
+
+/// A propagation option as mount flags.
+pub fn propagation_flag(name: &str) -> Option<libc::c_ulong> {
+    Some(match name {
+        "private" => libc::MS_PRIVATE,
+        "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
+        "shared" => libc::MS_SHARED,
+        "rshared" => libc::MS_SHARED | libc::MS_REC,
+        "slave" => libc::MS_SLAVE,
+        "rslave" => libc::MS_SLAVE | libc::MS_REC,
+        "unbindable" => libc::MS_UNBINDABLE,
+        "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
+        _ => return None,
+    })
+}
+
+impl MountOptions {
+    /// Parses a mount's options.
+    pub fn parse(options: &[String]) -> Result<MountOptions, Error> {
+        let mut out = MountOptions::default();
+        let mut data = Vec::new();
+        for opt in options {
+            let opt = opt.as_str();
+            if let Some(&(_, set, flag)) = FLAGS.iter().find(|(n, _, _)| *n == opt) {
+                if set {
+                    out.flags |= flag;
+                } else {
+                    out.flags &= !flag;
+                }
+            } else if let Some(flag) = propagation_flag(opt) {
+                out.propagation.push(flag);
+            } else if let Some(&(_, set, attr)) = RECURSIVE.iter().find(|(n, _, _)| *n == opt) {
+                if set {
+                    out.recursive.attr_set |= attr;
+                    out.recursive.attr_clr &= !attr;
+                } else {
+                    out.recursive.attr_clr |= attr;
+                    out.recursive.attr_set &= !attr;
+                }
+            } else if let Some(&(_, attr)) = RECURSIVE_ATIME.iter().find(|(n, _)| *n == opt) {
+                out.recursive.attr_clr |= m::MOUNT_ATTR__ATIME;
+                out.recursive.attr_set = (out.recursive.attr_set & !m::MOUNT_ATTR__ATIME) | attr;
+            } else if matches!(opt, "tmpcopyup" | "idmap" | "ridmap") {
+                return Err(Error::Unsupported(format!("mount option {opt:?}")));
+            } else if opt.starts_with("x-") || opt.starts_with("X-") {
+                // mount(8)'s userspace-only options: never for the kernel.
+            } else {
+                data.push(opt);
+            }
+        }
+        out.data = data.join(",");
+        Ok(out)
+    }
+
+    fn has_recursive(&self) -> bool {
+        self.recursive != MountAttr::default()
+    }
+}
+
+/// Whether a mount is a bind mount.
+pub fn is_bind(mount: &Mount) -> bool {
+    mount.typ().as_deref() == Some("bind")
+        || mount
+            .options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind")
+}
+
+/// Performs one mount of the config.
+pub fn mount_one(ctx: &Ctx<'_>, mount: &Mount) -> Result<(), Error> {
+    let opts = MountOptions::parse(mount.options().as_deref().unwrap_or_default())?;
+    let dest = resolve::normalize(mount.destination());
+    let fstype = mount.typ().as_deref().unwrap_or("none");
+    if is_bind(mount) {
+        bind(ctx, mount, &dest, &opts)?;
+    } else if fstype == "cgroup" || fstype == "cgroup2" {
+        cgroupfs::mount_hierarchies(ctx.root, &dest, &opts, fstype, ctx.in_cgroupns)?;
+    } else {
+        let target = resolve::mkdir_all(ctx.root, &dest, 0o755).context("creating mount target")?;
+        let src = mount
+            .source()
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(fstype));
+        let flags = opts.flags & !libc::MS_REMOUNT;
+        let r = m::mount(
+            Some(&src),
+            &sys::fs::proc_fd_path(target.as_fd()),
+            Some(fstype),
+            flags,
+            Some(&opts.data),
+        );
+        match r {
+            // sysfs belongs to the network namespace; a user namespace that
+            // does not own one may not mount it, so bind the host's, as runc.
+            Err(e) if e.errno() == libc::EPERM && fstype == "sysfs" && ctx.in_userns => {
+                let host = Path::new("/sys");
+                let f = libc::MS_BIND | libc::MS_REC | (flags & libc::MS_RDONLY);
+                m::mount(
+                    Some(host),
+                    &sys::fs::proc_fd_path(target.as_fd()),
+                    None,
+                    f,
+                    None,
+                )
+                .context("binding /sys")?;
+            }
+            other => other.context(format!("mounting {fstype}"))?,
+        }
+    }
+    apply_after(ctx.root, &dest, &opts)
+}
+
+fn bind(ctx: &Ctx<'_>, mount: &Mount, dest: &Path, opts: &MountOptions) -> Result<(), Error> {
+    let source = mount
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::Config(format!("bind mount {} has no source", dest.display())))?;
+    let source = if source.is_absolute() {
+        source.clone()
+    } else {
+        ctx.bundle.join(source)
+    };
+    // The source is a host path chosen by the config's author: resolved on
+    // the host, then held by descriptor so it cannot change under us.
+    let src = sys::fs::openat(None, &source, libc::O_PATH, 0).context("opening bind source")?;
+    let is_dir = sys::fs::fstat(src.as_fd())
+        .context("stat of bind source")?
+        .st_mode
+        & libc::S_IFMT
+        == libc::S_IFDIR;
+    if is_dir {
+        resolve::mkdir_all(ctx.root, dest, 0o755).context("creating mount target")?;
+    } else {
+        resolve::create_file(ctx.root, dest).context("creating mount target")?;
+    }
+    let target = resolve::open(ctx.root, dest).context("opening mount target")?;
+    let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
+    m::mount(
+        Some(&sys::fs::proc_fd_path(src.as_fd())),
+        &sys::fs::proc_fd_path(target.as_fd()),
+        None,
+        flags,
+        None,
+    )
+    .context("bind mount")?;
+    // A bind ignores every other flag: they take a remount of the new mount.
+    let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
+    if extra != 0 {
+        let mounted = resolve::open(ctx.root, dest).context("opening mount")?;
+        remount(mounted.as_fd(), extra).context("applying bind mount options")?;
+    }
+    Ok(())
+}
+
+/// Remounts the bind mount at `fd` with `flags`. A user namespace may not
+/// clear flags that lock the original mount (nosuid, nodev, noexec, ro,
+/// atime), so on EPERM they are kept and the remount retried.
+pub fn remount(fd: BorrowedFd<'_>, flags: libc::c_ulong) -> sys::Result<()> {
+    let path = sys::fs::proc_fd_path(fd);
+    let base = libc::MS_BIND | libc::MS_REMOUNT;
+    match m::mount(None, &path, None, base | flags, None) {
+        Err(e) if e.errno() == libc::EPERM => {
+            let st = sys::fs::mount_flags_of(fd)?;
+            let mut locked = 0;
+            for (st_flag, ms_flag) in [
+                (libc::ST_NOSUID, libc::MS_NOSUID),
+                (libc::ST_NODEV, libc::MS_NODEV),
+                (libc::ST_NOEXEC, libc::MS_NOEXEC),
+                (libc::ST_RDONLY, libc::MS_RDONLY),
+                (libc::ST_NOATIME, libc::MS_NOATIME),
+                (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+                (libc::ST_RELATIME, libc::MS_RELATIME),
+            ] {
+                if st & st_flag != 0 {
+                    locked |= ms_flag;
+                }
+            }
+            m::mount(None, &path, None, base | flags | locked, None)
+        }
+        other => other,
+    }
+}
+
+/// Propagation and recursive attributes, applied to the finished mount.
+fn apply_after(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> Result<(), Error> {
+    if opts.propagation.is_empty() && !opts.has_recursive() {
+        return Ok(());
+    }
+    let fd = resolve::open(root, dest).context("opening mount")?;
+    for flag in &opts.propagation {
+        m::mount(None, &sys::fs::proc_fd_path(fd.as_fd()), None, *flag, None)
+            .context("setting mount propagation")?;
+    }
+    if opts.has_recursive() {
+        m::mount_setattr_recursive(fd.as_fd(), &opts.recursive)
+            .context("setting recursive mount attributes")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(opts: &[&str]) -> MountOptions {
+        MountOptions::parse(&opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn flags_set_and_clear_in_order() {
+        let o = parse(&[
+            "nosuid",
+            "noexec",
+            "nodev",
+            "ro",
+            "rw",
+            "mode=755",
+            "size=65536k",
+        ]);
+        assert_eq!(o.flags, libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV);
+        assert_eq!(o.data, "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn rbind_and_propagation() {
+        let o = parse(&["rbind", "rprivate", "ro"]);
+        assert_eq!(o.flags, libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY);
+        assert_eq!(o.propagation, vec![libc::MS_PRIVATE | libc::MS_REC]);
+    }
+
+    #[test]
+    fn recursive_attributes() {
+        let o = parse(&["rro", "rnosuid", "rnoatime"]);
+        assert_eq!(
+            o.recursive.attr_set,
+            m::MOUNT_ATTR_RDONLY | m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NOATIME
+        );
+        assert_eq!(o.recursive.attr_clr, m::MOUNT_ATTR__ATIME);
+    }
+
+    #[test]
+    fn unsupported_options_are_refused_not_ignored() {
+        assert!(MountOptions::parse(&["tmpcopyup".to_string()]).is_err());
+        assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
+    }
+}

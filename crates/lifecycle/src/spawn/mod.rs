@@ -1,0 +1,170 @@
+//! Starting the container init: the runtime's side of the clone and of the
+//! sync protocol (the diagram is in [`sync`]).
+
+pub mod idmap;
+pub mod namespaces;
+pub mod sync;
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::error::{Context, Error};
+use crate::init;
+use crate::spec::Bundle;
+use namespaces::Plan;
+use sync::{Channel, Message, RecvError};
+
+/// What `create` asks of the spawn.
+pub struct Request<'a> {
+    pub bundle: &'a Bundle,
+    /// exec.fifo opened read-write, for the init to block on.
+    pub fifo: OwnedFd,
+    /// How many descriptors from 3 up the container inherits.
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    /// The state directory's lock, which the init must not keep holding.
+    pub lock_fd: std::os::fd::RawFd,
+}
+
+/// An init that is set up and waiting for [`Init::commit`]. Dropping it
+/// uncommitted kills it: no error path leaves a process behind.
+pub struct Init {
+    pid: i32,
+    chan: Channel,
+    committed: bool,
+}
+
+impl Init {
+    /// The init's pid in the runtime's pid namespace.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Tells the init its state is recorded: it parks until `start`.
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.chan.send(&Message::Ack).context("sync: sending ack")?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Init {
+    fn drop(&mut self) {
+        if !self.committed {
+            kill_and_reap(self.pid);
+        }
+    }
+}
+
+fn kill_and_reap(pid: i32) {
+    let _ = sys::process::kill(pid, libc::SIGKILL);
+    // Our child (single stage) is reaped here; a stage-2 init is reaped by
+    // its subreaper once stage 1 has exited.
+    let _ = sys::process::waitpid(pid, false);
+}
+
+/// Clones the init and drives the sync protocol until it is ready.
+pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
+    let plan = Plan::from_spec(&req.bundle.spec)?;
+    let (parent_end, child_end) = sync::pair().context("creating sync socket")?;
+    // Keep our descriptors above the range --preserve-fds hands over.
+    let min_fd = 3 + req.preserve_fds as i32;
+    let child_end = Channel::new(raise(child_end.into_fd(), min_fd)?);
+    let fifo = raise(req.fifo, min_fd)?;
+    let flags = if plan.single_stage() { plan.new } else { 0 };
+    let fork =
+        sys::process::fork_child(flags as u64, None).context("clone3 of the container init")?;
+    let first = match fork {
+        sys::process::Fork::Child => {
+            drop(parent_end);
+            init::main(init::Context {
+                bundle: req.bundle,
+                plan: &plan,
+                chan: child_end,
+                fifo,
+                preserve_fds: req.preserve_fds,
+                no_pivot: req.no_pivot,
+                lock_fd: req.lock_fd,
+            })
+        }
+        sys::process::Fork::Parent(pid) => pid,
+    };
+    drop(child_end);
+    drop(fifo);
+    let mut guard = Init {
+        pid: first,
+        chan: parent_end,
+        committed: false,
+    };
+    drive(&mut guard, first, req.bundle)?;
+    Ok(guard)
+}
+
+/// Answers the init's requests until it is ready or fails.
+fn drive(init: &mut Init, first: i32, bundle: &Bundle) -> Result<(), Error> {
+    let linux = bundle.spec.linux().as_ref();
+    loop {
+        let msg = match init.chan.recv() {
+            Ok(m) => m,
+            Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
+            Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
+        };
+        match msg {
+            Message::RequestIdMaps => {
+                let uid = linux
+                    .and_then(|l| l.uid_mappings().clone())
+                    .unwrap_or_default();
+                let gid = linux
+                    .and_then(|l| l.gid_mappings().clone())
+                    .unwrap_or_default();
+                idmap::write_maps(first, &uid, &gid)?;
+                init.chan
+                    .send(&Message::IdMapsWritten)
+                    .context("sync: id maps")?;
+            }
+            Message::RequestTimeOffsets => {
+                let offsets = linux
+                    .and_then(|l| l.time_offsets().clone())
+                    .unwrap_or_default();
+                idmap::write_time_offsets(first, &offsets)?;
+                init.chan
+                    .send(&Message::TimeOffsetsWritten)
+                    .context("sync: time offsets")?;
+            }
+            Message::Stage2Pid(pid) => {
+                init.pid = pid;
+                // Stage 1 exits right after sending this.
+                let _ = sys::process::waitpid(first, false);
+            }
+            Message::Ready => return Ok(()),
+            Message::Error(e) => {
+                if first != init.pid {
+                    let _ = sys::process::waitpid(first, true);
+                }
+                return Err(Error::Init(e));
+            }
+            other => {
+                return Err(Error::InitDied(Some(format!(
+                    "unexpected sync message {other:?}"
+                ))))
+            }
+        }
+    }
+}
+
+/// How the first child ended, for the message when it died without a word.
+fn reap_status(pid: i32) -> Option<String> {
+    match sys::process::waitpid(pid, false) {
+        Ok(Some((_, sys::process::Exit::Code(c)))) => Some(format!("exit status {c}")),
+        Ok(Some((_, sys::process::Exit::Signal(s)))) => Some(format!("killed by signal {s}")),
+        _ => None,
+    }
+}
+
+/// Moves `fd` to a number of at least `min`.
+fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
+    use std::os::fd::AsRawFd;
+    if fd.as_raw_fd() >= min {
+        return Ok(fd);
+    }
+    sys::fs::dup_at_least(fd.as_fd(), min).context("moving a descriptor")
+}

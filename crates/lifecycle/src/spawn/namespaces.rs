@@ -1,0 +1,80 @@
+//! Which namespaces the init creates and which it joins, and how many stages
+//! that takes.
+
+use std::os::fd::OwnedFd;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Context, Error};
+
+/// The clone flag of a namespace type.
+pub fn clone_flag(t: LinuxNamespaceType) -> libc::c_int {
+    match t {
+        LinuxNamespaceType::Mount => libc::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
+        LinuxNamespaceType::User => libc::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
+        LinuxNamespaceType::Network => libc::CLONE_NEWNET,
+        LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
+    }
+}
+
+/// How the init gets its namespaces.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Namespaces to create (CLONE_NEW* flags).
+    pub new: libc::c_int,
+    /// Namespaces to join, opened by the runtime before the clone so that a
+    /// bad path is reported before anything starts. The user namespace, if
+    /// any, comes first: joining it grants the rights to join the others.
+    pub joins: Vec<(libc::c_int, OwnedFd, String)>,
+}
+
+impl Plan {
+    /// Reads `linux.namespaces`.
+    pub fn from_spec(spec: &Spec) -> Result<Plan, Error> {
+        let mut plan = Plan::default();
+        let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+        for ns in namespaces.into_iter().flatten() {
+            let flag = clone_flag(ns.typ());
+            match ns.path() {
+                None => plan.new |= flag,
+                Some(path) => {
+                    let fd = sys::fs::openat(None, path, libc::O_RDONLY, 0)
+                        .with_context(|| format!("{} namespace path", ns.typ()))?;
+                    plan.joins.push((flag, fd, path.display().to_string()));
+                }
+            }
+        }
+        plan.joins
+            .sort_by_key(|(flag, _, _)| *flag != libc::CLONE_NEWUSER);
+        Ok(plan)
+    }
+
+    /// Whether the init needs a new user namespace (and so id maps).
+    pub fn new_user(&self) -> bool {
+        self.new & libc::CLONE_NEWUSER != 0
+    }
+
+    /// Whether the init needs a new time namespace (and so offsets).
+    pub fn new_time(&self) -> bool {
+        self.new & libc::CLONE_NEWTIME != 0
+    }
+
+    /// One clone with every flag is enough unless namespaces must be joined
+    /// first (setns before unshare) or a time namespace needs its offsets
+    /// written before any process enters it.
+    pub fn single_stage(&self) -> bool {
+        self.joins.is_empty() && !self.new_time()
+    }
+
+    /// After joins and unshares, the init must be a child of stage 1 when it
+    /// is to live in a pid or time namespace stage 1 only arranged for its
+    /// children (unshare(CLONE_NEWPID), setns(pid), unshare(CLONE_NEWTIME)).
+    pub fn needs_second_stage(&self) -> bool {
+        self.new & (libc::CLONE_NEWPID | libc::CLONE_NEWTIME) != 0
+            || self.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWPID)
+    }
+}

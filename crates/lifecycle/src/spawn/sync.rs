@@ -1,0 +1,159 @@
+//! The typed channel between the runtime and the container init.
+//!
+//! One SOCK_SEQPACKET pair, one JSON message per packet. The init is a clone
+//! of the runtime, so it already holds the parsed config: only the steps that
+//! need the other side cross the channel.
+//!
+//! ```text
+//!   runtime (parent)                                  init (stage 1, maybe stage 2)
+//!        |--- clone3(new namespaces) --------------------->|
+//!        |                                                 | [joins: setns(paths); unshare(user)]
+//!        |<------------------------------- RequestIdMaps --|  only with a new user namespace
+//!        |  write /proc/PID/{uid,gid}_map                  |
+//!        |--- IdMapsWritten ------------------------------>|  setresuid/gid(0) inside
+//!        |                                                 | [joins: unshare(the rest)]
+//!        |<------------------------- RequestTimeOffsets ---|  only with a new time namespace
+//!        |  write /proc/PID/timens_offsets                 |
+//!        |--- TimeOffsetsWritten ------------------------->|
+//!        |                                                 | [pid or time namespace: fork stage 2,
+//!        |<---------------------------------- Stage2Pid ---|  stage 1 exits; stage 2 is the init]
+//!        |                                                 | hostname, rootfs, pivot_root, user,
+//!        |                                                 | cwd, command lookup, fds
+//!        |<-------------------------------------- Ready ---|
+//!        |  write state.json and --pid-file                |
+//!        |--- Ack ---------------------------------------->|  park: block reading exec.fifo
+//!        x  (create returns)                               |  until `start` writes it, then execve
+//!
+//!   At any step the init may send Error{errno, chain} instead and exit.
+//!   End-of-file on either side means the peer died: the init exits, the
+//!   runtime reports the failure and cleans up.
+//! ```
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use serde::{Deserialize, Serialize};
+
+/// A failure inside the init, as it crosses the channel.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InitError {
+    /// The errno of the failed call (0 when the failure was not a syscall's).
+    pub errno: i32,
+    /// What the init was doing, outermost first, ending with the cause.
+    pub chain: Vec<String>,
+    /// The container's command does not exist (`run` exits 127 for it).
+    #[serde(default)]
+    pub command_not_found: bool,
+}
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.chain.join(": "))
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Every message either side sends.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Message {
+    /// init → runtime: write my uid_map and gid_map.
+    RequestIdMaps,
+    /// runtime → init: the maps are written.
+    IdMapsWritten,
+    /// init → runtime: write my timens_offsets.
+    RequestTimeOffsets,
+    /// runtime → init: the offsets are written.
+    TimeOffsetsWritten,
+    /// stage 1 → runtime: the init is this pid (in the runtime's pid namespace).
+    Stage2Pid(i32),
+    /// init → runtime: set up and waiting for `start`.
+    Ready,
+    /// runtime → init: the container is recorded; park.
+    Ack,
+    /// init → runtime: setup failed.
+    Error(InitError),
+}
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// Why a receive failed.
+#[derive(Debug)]
+pub enum RecvError {
+    /// The peer closed its end (it exited).
+    Closed,
+    /// The socket failed.
+    Sys(sys::Error),
+    /// A packet that is not a message (cannot happen between two copies of
+    /// the same binary, but is not trusted either).
+    Garbled(String),
+}
+
+impl std::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecvError::Closed => f.write_str("the other side exited"),
+            RecvError::Sys(e) => e.fmt(f),
+            RecvError::Garbled(e) => write!(f, "garbled sync message: {e}"),
+        }
+    }
+}
+
+impl Channel {
+    /// Wraps a connected SOCK_SEQPACKET socket.
+    pub fn new(fd: OwnedFd) -> Self {
+        Channel { fd }
+    }
+
+    /// The socket, for moving it to another descriptor number.
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    /// Sends `msg` as one packet.
+    pub fn send(&self, msg: &Message) -> Result<(), sys::Error> {
+        let bytes = serde_json::to_vec(msg).expect("sync messages always serialize");
+        sys::socket::send(self.fd.as_fd(), &bytes)
+    }
+
+    /// Receives one message.
+    pub fn recv(&self) -> Result<Message, RecvError> {
+        // Error chains are the largest messages; 64 KiB is far more than any.
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = sys::socket::recv(self.fd.as_fd(), &mut buf).map_err(RecvError::Sys)?;
+        if n == 0 {
+            return Err(RecvError::Closed);
+        }
+        serde_json::from_slice(&buf[..n]).map_err(|e| RecvError::Garbled(e.to_string()))
+    }
+}
+
+/// A connected pair: (runtime end, init end).
+pub fn pair() -> Result<(Channel, Channel), sys::Error> {
+    let (a, b) = sys::socket::seqpacket_pair()?;
+    Ok((Channel::new(a), Channel::new(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_cross_whole_and_eof_is_seen() {
+        let (a, b) = pair().unwrap();
+        let err = Message::Error(InitError {
+            errno: libc::ENOENT,
+            chain: vec!["mounting proc".into(), "no such file or directory".into()],
+            command_not_found: false,
+        });
+        a.send(&Message::Ready).unwrap();
+        a.send(&err).unwrap();
+        assert_eq!(b.recv().unwrap(), Message::Ready);
+        assert_eq!(b.recv().unwrap(), err);
+        drop(a);
+        assert!(matches!(b.recv(), Err(RecvError::Closed)));
+    }
+}

@@ -1,0 +1,54 @@
+//! Loading a bundle: config.json read, pre-passed, parsed and validated.
+
+mod prepass;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+
+use crate::error::Error;
+
+/// A bundle whose config is parsed and checked.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Absolute path of the bundle directory.
+    pub dir: PathBuf,
+    /// The parsed configuration.
+    pub spec: Spec,
+    /// Absolute path of the root filesystem.
+    pub rootfs: PathBuf,
+    /// Things the pre-pass dropped and the user should know about.
+    pub warnings: Vec<String>,
+}
+
+/// Reads, pre-passes, parses and validates `<dir>/config.json`.
+pub fn load(dir: &Path) -> Result<Bundle, Error> {
+    let dir = std::path::absolute(dir).map_err(|e| Error::Bundle {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let path = dir.join("config.json");
+    let text = std::fs::read(&path).map_err(|e| Error::Bundle {
+        path: path.clone(),
+        reason: io_reason(&e),
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let (value, warnings) = prepass::run(value)?;
+    let spec: Spec = serde_json::from_value(value)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let rootfs = validate::check(&spec, &dir)?;
+    Ok(Bundle {
+        dir,
+        spec,
+        rootfs,
+        warnings,
+    })
+}
+
+/// An I/O error in the words engines match on ("no such file or directory").
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_lowercase()
+}

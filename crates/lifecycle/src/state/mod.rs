@@ -1,0 +1,344 @@
+//! The state store: one directory per container under the runtime root.
+//!
+//! ```text
+//! <root>/<id>/            0700, created with mkdir(2): an existing id is refused atomically
+//!            state.json   written to a temp file and renamed over, under the lock
+//!            exec.fifo    present from create until start (see spawn::fifo)
+//! ```
+//! Every command that changes a container holds an exclusive flock on its
+//! directory, so two commands on one id take turns.
+
+mod liveness;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error};
+pub use liveness::{check as liveness_check, process_start_time, ProcState};
+
+/// The file `start` writes to release a created container's init.
+pub const EXEC_FIFO: &str = "exec.fifo";
+const STATE_FILE: &str = "state.json";
+
+/// What corten remembers about a container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    pub oci_version: String,
+    pub id: String,
+    /// The init's pid in the runtime's pid namespace.
+    pub init_pid: i32,
+    /// The init's start time (clock ticks since boot, /proc/PID/stat field
+    /// 22): a pid reused by another process will not match it.
+    pub init_start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 with nanoseconds.
+    pub created: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// The uid that created the container.
+    pub owner: u32,
+}
+
+/// A container's status as the runtime spec names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    /// The spec's lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// The directory that holds every container's state.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// One container's directory, locked for as long as this value lives.
+#[derive(Debug)]
+pub struct Locked {
+    dir: PathBuf,
+    _lock: OwnedFd,
+}
+
+impl Store {
+    /// The store at `root`, created 0700 if missing.
+    pub fn open(root: &Path) -> Result<Store, Error> {
+        let root = std::path::absolute(root).with_context(|| format!("root {}", root.display()))?;
+        if let Err(e) = std::fs::create_dir(&root) {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                std::fs::create_dir_all(&root)
+                    .with_context(|| format!("creating root {}", root.display()))?;
+            }
+        }
+        Ok(Store { root })
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Makes the directory of a new container and locks it; an existing id is
+    /// refused without touching it.
+    pub fn create(&self, id: &str) -> Result<Locked, Error> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        let mut builder = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::Exists(id.to_string()))
+            }
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+        lock(dir)
+    }
+
+    /// Locks the directory of an existing container.
+    pub fn lock(&self, id: &str) -> Result<Locked, Error> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        match lock(dir) {
+            Err(Error::Sys { source, .. }) if source.errno() == libc::ENOENT => {
+                Err(Error::NotExist(id.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    /// The ids of every container in the store, sorted.
+    pub fn ids(&self) -> Result<Vec<String>, Error> {
+        let mut ids = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ids),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.root.display())),
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if let Some(name) = entry.file_name().to_str() {
+                    if validate_id(name).is_ok() {
+                        ids.push(name.to_string());
+                    }
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Reads a container's state without locking (for `state` and `list`,
+    /// which must not wait behind a long command). The rename in [`Locked::save`]
+    /// makes the read see either the old or the new file, never a mix.
+    pub fn read(&self, id: &str) -> Result<Option<State>, Error> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        if !dir.is_dir() {
+            return Err(Error::NotExist(id.to_string()));
+        }
+        read_state(&dir)
+    }
+
+    /// The directory of container `id`.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+}
+
+fn lock(dir: PathBuf) -> Result<Locked, Error> {
+    let fd = sys::fs::openat(None, &dir, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+        .with_context(|| format!("opening {}", dir.display()))?;
+    sys::fs::lock_exclusive(fd.as_fd()).with_context(|| format!("locking {}", dir.display()))?;
+    // The directory may have been removed by the command that held the lock.
+    if !dir.exists() {
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(Error::NotExist(id));
+    }
+    Ok(Locked { dir, _lock: fd })
+}
+
+fn read_state(dir: &Path) -> Result<Option<State>, Error> {
+    let path = dir.join(STATE_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("corrupt state file {}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+impl Locked {
+    /// The container's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The lock's descriptor: the init must close its inherited copy, or the
+    /// flock would stay held for as long as the parked init lives.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self._lock)
+    }
+
+    /// The saved state; `None` while the container is being created.
+    pub fn load(&self) -> Result<Option<State>, Error> {
+        read_state(&self.dir)
+    }
+
+    /// Writes `state` atomically: a temp file, fsync'd, renamed over the old one.
+    pub fn save(&self, state: &State) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(state).map_err(|e| Error::Config(e.to_string()))?;
+        write_atomic(&self.dir.join(STATE_FILE), &bytes)
+    }
+
+    /// Removes the container's directory and everything in it.
+    pub fn remove(self) -> Result<(), Error> {
+        std::fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("removing {}", self.dir.display()))
+    }
+
+    /// The container's status, derived from the live process, never stored.
+    pub fn status(&self, state: Option<&State>) -> Status {
+        status_of(&self.dir, state)
+    }
+}
+
+/// The status of a container whose directory is `dir`.
+pub fn status_of(dir: &Path, state: Option<&State>) -> Status {
+    let Some(state) = state else {
+        return Status::Creating;
+    };
+    match liveness::check(state.init_pid, state.init_start_time) {
+        ProcState::Alive if dir.join(EXEC_FIFO).exists() => Status::Created,
+        ProcState::Alive => Status::Running,
+        ProcState::Gone => Status::Stopped,
+    }
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory and a
+/// rename, so readers see the old content or the new, never a torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Checks a container id: runc's character set, no path separators, not `.`/`..`.
+pub fn validate_id(id: &str) -> Result<(), Error> {
+    let bad = |why| Err(Error::InvalidId(id.to_string(), why));
+    if id.is_empty() {
+        return bad("it is empty");
+    }
+    if id == "." || id == ".." {
+        return bad("it names a directory");
+    }
+    if id.len() > 1024 {
+        return bad("it is longer than 1024 bytes");
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'))
+    {
+        return bad("only letters, digits, '_', '+', '-' and '.' are allowed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store(tag: &str) -> Store {
+        let dir = std::env::temp_dir().join(format!("corten-store-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&dir).unwrap()
+    }
+
+    fn sample(id: &str) -> State {
+        State {
+            oci_version: "1.2.0".into(),
+            id: id.into(),
+            init_pid: std::process::id() as i32,
+            init_start_time: process_start_time(std::process::id() as i32).unwrap(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: time::now_rfc3339(),
+            annotations: BTreeMap::new(),
+            owner: 0,
+        }
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        for good in ["a", "abc-1.2_x+y", "A9"] {
+            assert!(validate_id(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "../x", " ", "a b", "é"] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_id_is_refused_and_state_kept() {
+        let store = temp_store("dup");
+        let first = store.create("c1").unwrap();
+        first.save(&sample("c1")).unwrap();
+        drop(first);
+        assert!(matches!(store.create("c1"), Err(Error::Exists(_))));
+        assert_eq!(store.read("c1").unwrap().unwrap().id, "c1");
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
+    #[test]
+    fn status_follows_the_process_and_the_fifo() {
+        let store = temp_store("status");
+        let c = store.create("c2").unwrap();
+        assert_eq!(c.status(None), Status::Creating);
+        let mut st = sample("c2");
+        c.save(&st).unwrap();
+        assert_eq!(c.status(Some(&st)), Status::Running);
+        std::fs::write(c.dir().join(EXEC_FIFO), "").unwrap();
+        assert_eq!(c.status(Some(&st)), Status::Created);
+        st.init_start_time += 1; // a reused pid: same number, another process
+        assert_eq!(c.status(Some(&st)), Status::Stopped);
+        c.remove().unwrap();
+        assert!(matches!(store.lock("c2"), Err(Error::NotExist(_))));
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+}

@@ -1,0 +1,96 @@
+//! mount(2), umount2(2), pivot_root(2) and mount_setattr(2).
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
+
+use crate::fs::cstr;
+use crate::{check, check_long, Result};
+
+/// `mount(source, target, fstype, flags, data)`. Targets are usually
+/// `/proc/self/fd/N` magic links of descriptors resolved inside the rootfs.
+pub fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> Result<()> {
+    let src = source.map(|s| cstr("mount", s)).transpose()?;
+    let tgt = cstr("mount", target)?;
+    let fst = fstype.map(|s| cstr("mount", s)).transpose()?;
+    let dat = data
+        .filter(|d| !d.is_empty())
+        .map(|s| cstr("mount", s))
+        .transpose()?;
+    let ptr = |c: &Option<std::ffi::CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is either null (allowed by mount(2) for source,
+    // fstype and data) or a NUL-terminated string that outlives the call.
+    let ret = unsafe { libc::mount(ptr(&src), tgt.as_ptr(), ptr(&fst), flags, ptr(&dat).cast()) };
+    check(ret, "mount")
+        .map(drop)
+        .map_err(|e| e.with_path(target))
+}
+
+/// `umount2(target, flags)`.
+pub fn umount(target: &Path, flags: libc::c_int) -> Result<()> {
+    let c = cstr("umount", target)?;
+    // SAFETY: `c` is NUL-terminated and outlives the call.
+    check(unsafe { libc::umount2(c.as_ptr(), flags) }, "umount")
+        .map(drop)
+        .map_err(|e| e.with_path(target))
+}
+
+/// `pivot_root(new_root, put_old)`; called as `pivot_root(".", ".")` after
+/// `fchdir` to the new root, which stacks the old root on top of the new one.
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> Result<()> {
+    let n = cstr("pivot_root", new_root)?;
+    let o = cstr("pivot_root", put_old)?;
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, n.as_ptr(), o.as_ptr()) };
+    check_long(ret, "pivot_root").map(drop)
+}
+
+/// Attributes for [`mount_setattr`], as the kernel's `struct mount_attr`.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MountAttr {
+    /// MOUNT_ATTR_* flags to set.
+    pub attr_set: u64,
+    /// MOUNT_ATTR_* flags to clear.
+    pub attr_clr: u64,
+    /// Propagation type (MS_SHARED, ...), 0 to leave it.
+    pub propagation: u64,
+    /// User namespace fd for MOUNT_ATTR_IDMAP.
+    pub userns_fd: u64,
+}
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const MOUNT_ATTR__ATIME: u64 = 0x70;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+/// Applies `attr` to the mount at `fd` and every mount below it.
+pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> Result<()> {
+    let empty = c"";
+    // SAFETY: `attr` is a repr(C) mirror of struct mount_attr whose size we
+    // pass; the empty path with AT_EMPTY_PATH makes the call act on `fd`,
+    // which is live for the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check_long(ret, "mount_setattr").map(drop)
+}

@@ -1,0 +1,39 @@
+//! Namespaces: unshare(2) and setns(2).
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use crate::{check, Result};
+
+/// `unshare(flags)`.
+pub fn unshare(flags: libc::c_int) -> Result<()> {
+    // SAFETY: unshare only changes this process's namespace membership; the
+    // runtime is single-threaded whenever it calls this.
+    check(unsafe { libc::unshare(flags) }, "unshare").map(drop)
+}
+
+/// `setns(fd, nstype)`: joins the namespace `fd` refers to.
+pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> Result<()> {
+    // SAFETY: `fd` is live for the call; setns changes only this process's
+    // namespace membership and the runtime is single-threaded here.
+    check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }, "setns").map(drop)
+}
+
+/// `sethostname(name)`.
+pub fn sethostname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes for the call.
+    check(
+        unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) },
+        "sethostname",
+    )
+    .map(drop)
+}
+
+/// `setdomainname(name)`.
+pub fn setdomainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes for the call.
+    check(
+        unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) },
+        "setdomainname",
+    )
+    .map(drop)
+}

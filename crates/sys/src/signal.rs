@@ -1,0 +1,78 @@
+//! Signal masks and dispositions.
+
+use crate::{check, Result};
+
+/// A set of signals.
+#[derive(Clone, Copy)]
+pub struct SigSet(libc::sigset_t);
+
+impl SigSet {
+    /// Every signal.
+    pub fn all() -> Self {
+        // SAFETY: sigset_t is plain data; sigfillset initialises it fully.
+        let mut s: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `s` is a valid sigset_t out-pointer.
+        unsafe { libc::sigfillset(&mut s) };
+        SigSet(s)
+    }
+
+    /// No signal.
+    pub fn empty() -> Self {
+        // SAFETY: sigset_t is plain data; sigemptyset initialises it fully.
+        let mut s: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `s` is a valid sigset_t out-pointer.
+        unsafe { libc::sigemptyset(&mut s) };
+        SigSet(s)
+    }
+}
+
+/// Replaces the signal mask of this thread, returning the old one.
+pub fn set_mask(set: &SigSet) -> Result<SigSet> {
+    let mut old = SigSet::empty();
+    // SAFETY: both pointers are valid sigset_t for the call.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set.0, &mut old.0) };
+    if ret != 0 {
+        return Err(crate::Error::new("sigprocmask", ret));
+    }
+    Ok(old)
+}
+
+/// Waits for one signal of `set` (which must be blocked) and returns it.
+pub fn wait(set: &SigSet) -> Result<i32> {
+    loop {
+        // SAFETY: `set` is a valid sigset_t; a null siginfo pointer is allowed.
+        let ret = unsafe { libc::sigwaitinfo(&set.0, std::ptr::null_mut()) };
+        match check(ret, "sigwaitinfo") {
+            Err(e) if e.errno() == libc::EINTR => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Resets `sig` to its default action.
+pub fn set_default(sig: i32) -> Result<()> {
+    // SAFETY: SIG_DFL is a valid disposition for every catchable signal.
+    let ret = unsafe { libc::signal(sig, libc::SIG_DFL) };
+    if ret == libc::SIG_ERR {
+        return Err(crate::Error::new("signal", crate::last_errno()));
+    }
+    Ok(())
+}
+
+extern "C" fn exit_on_signal(sig: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe and never returns.
+    unsafe { libc::_exit(128 + sig) }
+}
+
+/// Makes `sig` end the process with status 128+sig. A pid-namespace init gets
+/// no default action for signals sent from outside, so without a handler a
+/// parked container init would ignore `kill` (pid_namespaces(7)). Handlers
+/// reset to the default on execve.
+pub fn exit_on(sig: i32) -> Result<()> {
+    // SAFETY: the handler only calls the async-signal-safe _exit.
+    let ret = unsafe { libc::signal(sig, exit_on_signal as *const () as libc::sighandler_t) };
+    if ret == libc::SIG_ERR {
+        return Err(crate::Error::new("signal", crate::last_errno()));
+    }
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! mounts, /dev, linux.devices, root.readonly, rootfsPropagation, masked/readonly paths,
+//! --no-pivot.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Flags that show up in mountinfo's per-mount options when given in config.
+const FLAGS: &[&str] = &["nosuid", "noexec", "nodev", "ro"];
+
+/// "0620" → "620": how the kernel prints numeric mount data back.
+fn strip_octal(v: &str) -> String {
+    let t = v.trim_start_matches('0');
+    if t.is_empty() {
+        "0".into()
+    } else {
+        t.into()
+    }
+}
+
+#[test]
+fn default_mounts() {
+    let mut b = Bundle::new("defmounts");
+    let config = b.config().clone();
+    let mounts = config["mounts"]
+        .as_array()
+        .expect("spec has mounts")
+        .clone();
+    let dests: Vec<&str> = mounts
+        .iter()
+        .filter_map(|m| m["destination"].as_str())
+        .collect();
+    for d in [
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+        "/sys",
+        "/sys/fs/cgroup",
+    ] {
+        assert!(
+            dests.contains(&d),
+            "spec's default mounts lack {d}: {dests:?}"
+        );
+    }
+    let r = b.run_report();
+
+    for m in &mounts {
+        let dest = m["destination"].as_str().unwrap_or_default();
+        let ty = m["type"].as_str().unwrap_or_default();
+        let options: Vec<&str> = m["options"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if ty == "cgroup" || ty == "cgroup2" {
+            continue; // checked below: its shape depends on the host's cgroup layout
+        }
+        let got = mount_at(&r, dest).unwrap_or_else(|| panic!("no mount at {dest}"));
+        assert_eq!(got["fstype"], ty, "fstype of {dest}: {got}");
+        let mopts = opts(got, "mount_options");
+        let sopts = opts(got, "super_options");
+        for o in &options {
+            if FLAGS.contains(o) {
+                assert!(mopts.iter().any(|x| x == o), "{dest} lacks {o}: {got}");
+            }
+            if let Some((k, v)) = o.split_once('=') {
+                // tmpfs does not print its default mode 1777; gid is devpts's own.
+                let expect = match k {
+                    "size" => Some(format!("size={v}")),
+                    "mode" if !(ty == "tmpfs" && strip_octal(v) == "1777") => {
+                        Some(format!("mode={}", strip_octal(v)))
+                    }
+                    "ptmxmode" | "gid" => Some(format!("{k}={}", strip_octal(v))),
+                    _ => None,
+                };
+                if let Some(e) = expect {
+                    assert!(sopts.contains(&e), "{dest}: expected {e} in {got}");
+                }
+            }
+        }
+    }
+
+    // /sys/fs/cgroup: a cgroup2 mount, or (hybrid/v1 host) a tmpfs with the hierarchies
+    // below it. Either way every cgroup mount there is read-only as the spec asks.
+    let cg = mount_at(&r, "/sys/fs/cgroup").expect("mount at /sys/fs/cgroup");
+    let cg_mounts: Vec<&Value> = r["mounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .filter(|m| {
+            m["mount_point"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/sys/fs/cgroup"))
+                && (m["fstype"] == "cgroup" || m["fstype"] == "cgroup2")
+        })
+        .collect();
+    assert!(
+        !cg_mounts.is_empty(),
+        "no cgroup filesystem under /sys/fs/cgroup: {cg}"
+    );
+    for m in cg_mounts {
+        assert!(
+            opts(m, "mount_options").contains(&"ro".to_string()),
+            "cgroup mount not ro: {m}"
+        );
+    }
+}
+
+#[test]
+fn bind_and_tmpfs_mounts() {
+    let mut b = Bundle::new("binds");
+    let rw = b.tmp.join("host-rw");
+    let ro = b.tmp.join("host-ro");
+    let file = b.tmp.join("host-file");
+    fs::create_dir(&rw).expect("mkdir");
+    fs::create_dir(&ro).expect("mkdir");
+    fs::write(rw.join("a"), "in-rw").expect("write");
+    fs::write(ro.join("b"), "in-ro").expect("write");
+    fs::write(&file, "file-bind").expect("write");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let (rw_s, ro_s, file_s) = (s(&rw), s(&ro), s(&file));
+    b.config_mut(|c| {
+        let m = c["mounts"].as_array_mut().expect("mounts");
+        m.push(
+            json!({"destination": "/mnt/rw", "type": "bind", "source": rw_s,
+                      "options": ["rbind", "rw"]}),
+        );
+        m.push(
+            json!({"destination": "/mnt/ro", "type": "bind", "source": ro_s,
+                      "options": ["rbind", "ro"]}),
+        );
+        m.push(
+            json!({"destination": "/etc/it-file", "type": "bind", "source": file_s,
+                      "options": ["bind"]}),
+        );
+        m.push(
+            json!({"destination": "/mnt/tmp", "type": "tmpfs", "source": "tmpfs",
+                      "options": ["nosuid", "size=1m", "mode=0700"]}),
+        );
+    });
+    b.set_sh(
+        "/bin/probe cat /mnt/rw/a && echo && /bin/probe cat /mnt/ro/b && echo && \
+         /bin/probe cat /etc/it-file && echo && \
+         /bin/probe write /mnt/rw/new from-container && \
+         if /bin/probe write /mnt/ro/new x 2>/dev/null; then echo RO-WRITABLE; fi; \
+         exec /bin/probe report",
+    );
+    let out = b.run_ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(&lines[..3], ["in-rw", "in-ro", "file-bind"], "{out}");
+    assert!(
+        !out.contains("RO-WRITABLE"),
+        "read-only bind mount was writable: {out}"
+    );
+    assert_eq!(
+        fs::read_to_string(rw.join("new")).unwrap_or_default(),
+        "from-container"
+    );
+    assert!(!ro.join("new").exists());
+
+    let r = last_json(&out);
+    let m = mount_at(&r, "/mnt/rw").expect("/mnt/rw mounted");
+    assert!(opts(m, "mount_options").contains(&"rw".into()), "{m}");
+    let m = mount_at(&r, "/mnt/ro").expect("/mnt/ro mounted");
+    assert!(opts(m, "mount_options").contains(&"ro".into()), "{m}");
+    assert!(
+        mount_at(&r, "/etc/it-file").is_some(),
+        "file bind mount missing"
+    );
+    let m = mount_at(&r, "/mnt/tmp").expect("/mnt/tmp mounted");
+    assert_eq!(m["fstype"], "tmpfs");
+    assert!(
+        opts(m, "super_options").contains(&"size=1024k".into()),
+        "{m}"
+    );
+    assert!(opts(m, "super_options").contains(&"mode=700".into()), "{m}");
+    assert!(opts(m, "mount_options").contains(&"nosuid".into()), "{m}");
+    // The host's dirs are untouched apart from the write through the rw mount.
+    assert_eq!(fs::read_to_string(&file).unwrap_or_default(), "file-bind");
+}
+
+/// A mount destination that is a symlink pointing outside the rootfs must be resolved inside
+/// the rootfs (CVE-2021-30465 family): the host path stays untouched.
+#[test]
+fn symlink_mount_target_stays_in_rootfs() {
+    let mut b = Bundle::new("symlinkmnt");
+    let host_dir = b.tmp.join("host-dir");
+    let src = b.tmp.join("src");
+    fs::create_dir(&host_dir).expect("mkdir");
+    fs::create_dir(&src).expect("mkdir");
+    fs::write(host_dir.join("host-marker"), "host").expect("write");
+    fs::write(src.join("marker"), "from-src").expect("write");
+    std::os::unix::fs::symlink(&host_dir, b.rootfs.join("evil")).expect("symlink");
+    let src_s = src.to_string_lossy().into_owned();
+    b.config_mut(|c| {
+        c["mounts"].as_array_mut().expect("mounts").push(json!({
+            "destination": "/evil", "type": "bind", "source": src_s, "options": ["rbind", "rw"]
+        }));
+    });
+    b.set_sh("/bin/probe cat /evil/marker && echo && /bin/probe write /evil/new from-container");
+    let id = b.id();
+    let out = b.run(&id);
+    let entries: Vec<String> = fs::read_dir(&host_dir)
+        .expect("host dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        entries,
+        ["host-marker"],
+        "the host dir behind the symlink was written to"
+    );
+    out.ok();
+    assert_eq!(
+        out.stdout.lines().next(),
+        Some("from-src"),
+        "mount did not land in the rootfs"
+    );
+    assert_eq!(
+        fs::read_to_string(src.join("new")).unwrap_or_default(),
+        "from-container"
+    );
+    b.assert_clean(&id);
+}
+
+#[test]
+fn readonly_root() {
+    let mut b = Bundle::new("rootro");
+    b.config_mut(|c| c["root"]["readonly"] = json!(true));
+    assert_eq!(b.run_report()["root_readonly"], true);
+    b.config_mut(|c| c["root"]["readonly"] = json!(false));
+    assert_eq!(b.run_report()["root_readonly"], false);
+}
+
+#[test]
+fn dev_has_standard_devices() {
+    let mut b = Bundle::new("devstd");
+    let r = b.run_report();
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let d = dev_entry(&r, name).unwrap_or_else(|| panic!("/dev/{name} missing"));
+        assert_eq!(d["kind"], "char", "/dev/{name}: {d}");
+        assert_eq!(
+            (d["major"].as_u64(), d["minor"].as_u64()),
+            (Some(major), Some(minor)),
+            "{d}"
+        );
+        assert_eq!(
+            d["mode"].as_u64().map(|m| m & 0o777),
+            Some(0o666),
+            "/dev/{name}: {d}"
+        );
+    }
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ] {
+        let d = dev_entry(&r, name).unwrap_or_else(|| panic!("/dev/{name} missing"));
+        assert_eq!(d["kind"], "symlink", "/dev/{name}: {d}");
+        assert_eq!(d["link"], target, "/dev/{name}: {d}");
+    }
+    for name in ["pts", "shm"] {
+        let d = dev_entry(&r, name).unwrap_or_else(|| panic!("/dev/{name} missing"));
+        assert_eq!(d["kind"], "dir", "/dev/{name}: {d}");
+    }
+}
+
+#[test]
+fn linux_devices_are_created() {
+    let mut b = Bundle::new("devices");
+    b.config_mut(|c| {
+        c["linux"]["devices"] = json!([{
+            "path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,
+            "fileMode": 0o666, "uid": 1000, "gid": 1001
+        }]);
+    });
+    b.set_args(&[PROBE, "stat", "/dev/mynull"]);
+    let st = last_json(&b.run_ok());
+    assert_eq!(st["exists"], true, "{st}");
+    assert_eq!(st["kind"], "char", "{st}");
+    assert_eq!(
+        (st["major"].as_u64(), st["minor"].as_u64()),
+        (Some(1), Some(3)),
+        "{st}"
+    );
+    assert_eq!(st["mode"].as_u64().map(|m| m & 0o7777), Some(0o666), "{st}");
+    assert_eq!(
+        (st["uid"].as_u64(), st["gid"].as_u64()),
+        (Some(1000), Some(1001)),
+        "{st}"
+    );
+}
+
+fn root_mount_optional_fields(r: &Value) -> String {
+    mount_at(r, "/").expect("root mount")["optional_fields"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn rootfs_propagation() {
+    let mut b = Bundle::new("rootprop");
+    b.config_mut(|c| c["linux"]["rootfsPropagation"] = json!("private"));
+    let f = root_mount_optional_fields(&b.run_report());
+    assert!(
+        !f.contains("shared:") && !f.contains("master:"),
+        "private root: {f:?}"
+    );
+
+    b.config_mut(|c| c["linux"]["rootfsPropagation"] = json!("shared"));
+    let f = root_mount_optional_fields(&b.run_report());
+    if !skip_if_runc("runc 1.1 does not make the root mount shared (runtime-tools fails it)") {
+        assert!(f.contains("shared:"), "shared root: {f:?}");
+    }
+}
+
+#[test]
+fn no_pivot() {
+    let mut b = Bundle::new("nopivot");
+    b.set_sh("/bin/probe stat /bin/probe && exec /bin/probe report");
+    let id = b.id();
+    let out = b.corten(&["run", "--no-pivot", "--bundle", &b.dir_str(), &id]);
+    out.ok();
+    let st: Value =
+        serde_json::from_str(out.stdout.lines().next().unwrap_or_default()).expect("stat output");
+    assert_eq!(st["exists"], true, "the rootfs is the container's root");
+    let r = last_json(&out.stdout);
+    assert_eq!(r["cwd"], "/");
+    assert!(mount_at(&r, "/proc").is_some());
+    assert!(
+        !r["mounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .any(|m| m["mount_point"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(&b.tmp.to_string_lossy().into_owned()))),
+        "host paths visible inside: {}",
+        r["mounts"]
+    );
+    b.assert_clean(&id);
+}
+
+#[test]
+fn masked_and_readonly_paths() {
+    let mut b = Bundle::new("masked");
+    let config = b.config().clone();
+    let list = |k: &str| -> Vec<String> {
+        config["linux"][k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (masked, readonly) = (list("maskedPaths"), list("readonlyPaths"));
+    assert!(
+        masked.iter().any(|p| p == "/proc/keys"),
+        "spec masks /proc/keys: {masked:?}"
+    );
+    assert!(
+        readonly.iter().any(|p| p == "/proc/sys"),
+        "spec makes /proc/sys ro: {readonly:?}"
+    );
+    let r = b.run_report();
+    // Same kernel inside and out: a path the host has exists in the container's /proc and /sys.
+    for p in masked.iter().filter(|p| Path::new(p).exists()) {
+        assert!(
+            mount_at(&r, p).is_some(),
+            "masked path {p} has no mount over it"
+        );
+    }
+    for p in readonly.iter().filter(|p| Path::new(p).exists()) {
+        let m = mount_at(&r, p).unwrap_or_else(|| panic!("readonly path {p} not mounted"));
+        assert!(
+            opts(m, "mount_options").contains(&"ro".into()),
+            "{p} not ro: {m}"
+        );
+    }
+    // A masked file reads as empty.
+    if let Some(file) = masked.iter().find(|p| Path::new(p).is_file()) {
+        b.set_args(&[PROBE, "cat", file]);
+        assert_eq!(b.run_ok(), "", "{file} is masked");
+    }
+}

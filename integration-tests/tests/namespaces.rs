@@ -1,0 +1,236 @@
+//! linux.namespaces: new, joined by path, omitted; uts names; user and time namespaces.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Adds a namespace of `kind` (unless one is already there), optionally with a path.
+fn add_ns(c: &mut Value, kind: &str, path: Option<&str>) {
+    let list = c["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("linux.namespaces");
+    list.retain(|n| n["type"] != kind);
+    let mut ns = json!({ "type": kind });
+    if let Some(p) = path {
+        ns["path"] = json!(p);
+    }
+    list.push(ns);
+}
+
+fn remove_ns(c: &mut Value, kind: &str) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("linux.namespaces")
+        .retain(|n| n["type"] != kind);
+}
+
+/// The config's name for each /proc/PID/ns entry.
+const KINDS: &[(&str, &str)] = &[
+    ("pid", "pid"),
+    ("network", "net"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("mount", "mnt"),
+    ("cgroup", "cgroup"),
+];
+
+#[test]
+fn new_namespaces_differ_from_host() {
+    let mut b = Bundle::new("nsnew");
+    b.config_mut(|c| add_ns(c, "cgroup", None));
+    let r = b.run_report();
+    for (kind, proc_name) in KINDS {
+        let inside = r["ns"][proc_name].as_str().unwrap_or_default();
+        assert!(
+            inside.starts_with(&format!("{proc_name}:[")),
+            "{kind}: {inside:?}"
+        );
+        assert_ne!(inside, host_ns(proc_name), "{kind} namespace should be new");
+    }
+    // Not in the config: the host's.
+    for proc_name in ["user", "time"] {
+        assert_eq!(
+            r["ns"][proc_name],
+            host_ns(proc_name),
+            "{proc_name} namespace is the host's"
+        );
+    }
+    assert_eq!(r["pid"], 1);
+}
+
+#[test]
+fn network_namespace_has_only_lo() {
+    let mut b = Bundle::new("nsnet");
+    b.set_args(&[PROBE, "cat", "/proc/net/dev"]);
+    let out = b.run_ok();
+    // Two header lines, then "  iface: counters...".
+    let ifaces: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, _)| name.trim())
+        .collect();
+    assert_eq!(ifaces, ["lo"], "/proc/net/dev inside: {out}");
+}
+
+#[test]
+fn uts_hostname_and_domainname() {
+    let mut b = Bundle::new("nsuts");
+    b.config_mut(|c| {
+        c["hostname"] = json!("it-host");
+        c["domainname"] = json!("it-domain.example");
+    });
+    let r = b.run_report();
+    assert_eq!(r["hostname"], "it-host");
+    if !skip_if_runc("runc 1.1 ignores the domainname field") {
+        assert_eq!(r["domainname"], "it-domain.example");
+    }
+    assert_ne!(r["ns"]["uts"], host_ns("uts"));
+}
+
+#[test]
+fn omitted_namespaces_are_the_hosts() {
+    let mut b = Bundle::new("nsomit");
+    b.config_mut(|c| {
+        remove_ns(c, "network");
+        remove_ns(c, "ipc");
+    });
+    let r = b.run_report();
+    assert_eq!(
+        r["ns"]["net"],
+        host_ns("net"),
+        "no network namespace in config: host's"
+    );
+    assert_eq!(
+        r["ns"]["ipc"],
+        host_ns("ipc"),
+        "no ipc namespace in config: host's"
+    );
+    assert_ne!(r["ns"]["pid"], host_ns("pid"));
+    assert_ne!(r["ns"]["mnt"], host_ns("mnt"));
+}
+
+#[test]
+fn namespace_joined_by_path() {
+    let mut first = Bundle::new("nsjoinA");
+    first.set_args(&[PROBE, "sleep", "30"]);
+    let a = first.id();
+    first.create_start(&a);
+    let a_pid = first.pid(&a);
+
+    let mut second = Bundle::new("nsjoinB");
+    let net = format!("/proc/{a_pid}/ns/net");
+    let ipc = format!("/proc/{a_pid}/ns/ipc");
+    let uts = format!("/proc/{a_pid}/ns/uts");
+    second.config_mut(|c| {
+        add_ns(c, "network", Some(&net));
+        add_ns(c, "ipc", Some(&ipc));
+        add_ns(c, "uts", Some(&uts));
+        // Joining a uts namespace: the hostname is the other container's, not ours to set.
+        c.as_object_mut().expect("config").remove("hostname");
+    });
+    let r = second.run_report();
+    assert_eq!(
+        r["ns"]["net"],
+        ns_of(a_pid, "net"),
+        "joined network namespace"
+    );
+    assert_eq!(r["ns"]["ipc"], ns_of(a_pid, "ipc"), "joined ipc namespace");
+    assert_eq!(r["ns"]["uts"], ns_of(a_pid, "uts"), "joined uts namespace");
+    assert_ne!(r["ns"]["net"], host_ns("net"));
+    // Namespaces given without a path are still new, and not the other container's.
+    assert_ne!(r["ns"]["pid"], ns_of(a_pid, "pid"));
+    assert_ne!(r["ns"]["mnt"], ns_of(a_pid, "mnt"));
+
+    first.delete_force(&a);
+    first.assert_clean(&a);
+}
+
+#[test]
+fn user_namespace_with_mappings() {
+    let mut b = Bundle::new("nsuser");
+    b.config_mut(|c| {
+        add_ns(c, "user", None);
+        let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+    b.set_sh("/bin/probe report; exec /bin/probe wait-signal");
+    let id = b.id();
+    let created = b.create_start(&id);
+    wait_until("ready", WAIT_TIMEOUT, || {
+        created.reread_stdout().contains("ready")
+    });
+    let pid = b.pid(&id);
+
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    let ids_of = |key: &str| -> Vec<String> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        ids_of("Uid:"),
+        ["100000"; 4],
+        "host view of the container's uids: {status}"
+    );
+    assert_eq!(
+        ids_of("Gid:"),
+        ["100000"; 4],
+        "host view of the container's gids: {status}"
+    );
+    assert_ne!(ns_of(pid, "user"), host_ns("user"));
+
+    let r = last_json(&created.reread_stdout());
+    assert_eq!(r["uid"], 0, "root inside the user namespace");
+    assert_eq!(r["euid"], 0);
+    assert_eq!(r["gid"], 0);
+    assert_eq!(r["ns"]["user"], ns_of(pid, "user"));
+
+    b.kill(&id, "TERM");
+    b.wait_status(&id, "stopped");
+    b.delete(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn time_namespace_offsets() {
+    if skip_if_runc("runc 1.1 has no time namespace support") {
+        return;
+    }
+    const OFFSET: f64 = 1_000_000.0;
+    let mut b = Bundle::new("nstime");
+    b.config_mut(|c| {
+        add_ns(c, "time", None);
+        c["linux"]["timeOffsets"] = json!({
+            "boottime": { "secs": OFFSET as i64, "nanosecs": 0 },
+            "monotonic": { "secs": OFFSET as i64, "nanosecs": 0 },
+        });
+    });
+    let uptime = |text: &str| -> f64 {
+        text.split_whitespace()
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad /proc/uptime: {text:?}"))
+    };
+    let before = uptime(&fs::read_to_string("/proc/uptime").expect("host uptime"));
+    b.set_sh("/bin/probe cat /proc/uptime && exec /bin/probe report");
+    let out = b.run_ok();
+    let after = uptime(&fs::read_to_string("/proc/uptime").expect("host uptime"));
+    let inside = uptime(out.lines().next().unwrap_or_default());
+    assert!(
+        inside >= before + OFFSET - 1.0 && inside <= after + OFFSET + 1.0,
+        "uptime inside {inside} should be host uptime ({before}..{after}) + {OFFSET}"
+    );
+    let r = last_json(&out);
+    assert_ne!(
+        r["ns"]["time"],
+        host_ns("time"),
+        "time namespace should be new"
+    );
+}

@@ -1,0 +1,258 @@
+//! The container process: args, env, cwd, user, umask, stdio, fds, rlimits, exit status and
+//! signals.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs::File;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn args_are_passed_verbatim() {
+    let mut b = Bundle::new("args");
+    // $0 is "zero"; the rest keep their spaces and the empty one.
+    b.set_args(&[
+        "/bin/sh",
+        "-c",
+        "printf '[%s]' \"$0\" \"$@\"",
+        "zero",
+        "a b",
+        "",
+        "c",
+    ]);
+    assert_eq!(b.run_ok(), "[zero][a b][][c]");
+    let r = b.run_report();
+    assert_eq!(r["args"], json!([PROBE, "report"]));
+}
+
+#[test]
+fn env_is_exactly_the_config() {
+    let mut b = Bundle::new("env");
+    let env = [
+        "PATH=/bin:/usr/bin",
+        "HOME=/home/x",
+        "FOO=bar baz",
+        "EMPTY=",
+        "EQ=a=b",
+    ];
+    b.config_mut(|c| c["process"]["env"] = json!(env));
+    let r = b.run_report();
+    let want: serde_json::Map<String, Value> = env
+        .iter()
+        .map(|e| {
+            let (k, v) = e.split_once('=').expect("KEY=VALUE");
+            (k.to_string(), json!(v))
+        })
+        .collect();
+    assert_eq!(r["env"], Value::Object(want));
+}
+
+#[test]
+fn path_lookup_uses_config_path() {
+    let mut b = Bundle::new("pathlookup");
+    b.config_mut(|c| c["process"]["env"] = json!(["PATH=/bin", "HOME=/"]));
+    b.set_args(&["probe", "exit", "0"]);
+    b.run_ok();
+}
+
+#[test]
+fn cwd_is_created_when_missing() {
+    let mut b = Bundle::new("cwd");
+    assert!(!b.rootfs.join("work").exists());
+    b.config_mut(|c| c["process"]["cwd"] = json!("/work/sub/dir"));
+    let r = b.run_report();
+    assert_eq!(r["cwd"], "/work/sub/dir");
+}
+
+#[test]
+fn cwd_with_dotdot_stays_inside_rootfs() {
+    let mut b = Bundle::new("cwddotdot");
+    b.config_mut(|c| c["process"]["cwd"] = json!("/../../etc"));
+    let r = b.run_report();
+    assert_eq!(r["cwd"], "/etc");
+}
+
+#[test]
+fn user_ids_and_groups() {
+    let mut b = Bundle::new("user");
+    b.config_mut(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1001, "additionalGids": [20, 10]});
+    });
+    let r = b.run_report();
+    assert_eq!(
+        (r["uid"].as_u64(), r["euid"].as_u64()),
+        (Some(1000), Some(1000)),
+        "{r}"
+    );
+    assert_eq!(
+        (r["gid"].as_u64(), r["egid"].as_u64()),
+        (Some(1001), Some(1001)),
+        "{r}"
+    );
+    let groups: BTreeSet<u64> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(
+        groups,
+        BTreeSet::from([10, 20]),
+        "supplementary groups: {}",
+        r["groups"]
+    );
+}
+
+#[test]
+fn umask_from_config() {
+    let mut b = Bundle::new("umask");
+    b.config_mut(|c| c["process"]["user"]["umask"] = json!(0o027));
+    assert_eq!(b.run_report()["umask"], 0o027);
+}
+
+#[test]
+fn stdio_is_inherited() {
+    let mut b = Bundle::new("stdio");
+    // stdin is /dev/null for the runtime: cat sees EOF at once.
+    b.set_sh("cat; echo to-stdout; echo to-stderr >&2");
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(out.stdout, "to-stdout\n");
+    assert_eq!(
+        out.stderr, "to-stderr\n",
+        "only the container's stderr, nothing from the runtime"
+    );
+    b.assert_clean(&id);
+}
+
+#[test]
+fn only_stdio_fds_are_open() {
+    let mut b = Bundle::new("fds");
+    let r = b.run_report();
+    assert_eq!(
+        open_fds(&r),
+        BTreeSet::from([0, 1, 2]),
+        "fds in the container: {}",
+        r["fds"]
+    );
+}
+
+#[test]
+fn preserve_fds() {
+    let mut b = Bundle::new("preservefds");
+    let paths = ["fd3.txt", "fd4.txt", "fd5.txt"].map(|n| b.tmp.join(n));
+    let files: Vec<File> = paths
+        .iter()
+        .map(|p| {
+            std::fs::write(p, "x").expect("write");
+            File::open(p).expect("open")
+        })
+        .collect();
+    b.set_args(&[PROBE, "report"]);
+    let id = b.id();
+    let out = b
+        .call(&["run", "--preserve-fds", "2", "--bundle", &b.dir_str(), &id])
+        .pass_fd(&files[0], 3)
+        .pass_fd(&files[1], 4)
+        .pass_fd(&files[2], 5)
+        .output();
+    out.ok();
+    let r = last_json(&out.stdout);
+    assert_eq!(
+        open_fds(&r),
+        BTreeSet::from([0, 1, 2, 3, 4]),
+        "fds: {}",
+        r["fds"]
+    );
+    for (fd, name) in [("3", "fd3.txt"), ("4", "fd4.txt")] {
+        let target = r["fds"][fd].as_str().unwrap_or_default();
+        assert!(
+            target.ends_with(name),
+            "fd {fd} is {target:?}, expected our {name}"
+        );
+    }
+    b.assert_clean(&id);
+}
+
+#[test]
+fn rlimits_from_config() {
+    let mut b = Bundle::new("rlimits");
+    b.config_mut(|c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 2048}]);
+    });
+    assert_eq!(
+        b.run_report()["rlimits"]["RLIMIT_NOFILE"],
+        json!([512, 2048])
+    );
+}
+
+#[test]
+fn no_new_privileges() {
+    let mut b = Bundle::new("nnp");
+    b.config_mut(|c| c["process"]["noNewPrivileges"] = json!(true));
+    assert_eq!(b.run_report()["status"]["NoNewPrivs"], "1");
+    b.config_mut(|c| c["process"]["noNewPrivileges"] = json!(false));
+    assert_eq!(b.run_report()["status"]["NoNewPrivs"], "0");
+}
+
+#[test]
+fn oom_score_adj() {
+    let mut b = Bundle::new("oomadj");
+    b.config_mut(|c| c["process"]["oomScoreAdj"] = json!(123));
+    assert_eq!(b.run_report()["oom_score_adj"], 123);
+}
+
+#[test]
+fn run_passes_exit_status() {
+    let mut b = Bundle::new("exitstatus");
+    for code in [0, 7, 255] {
+        b.set_args(&[PROBE, "exit", &code.to_string()]);
+        let id = b.id();
+        b.run(&id).code_is(code);
+        b.assert_clean(&id);
+    }
+}
+
+#[test]
+fn run_reports_signal_death_as_128_plus_signal() {
+    let mut b = Bundle::new("sigdeath");
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    let run = b.spawn_run(&id);
+    let mut pid = 0;
+    wait_until("the container to be running", WAIT_TIMEOUT, || {
+        let out = b.corten(&["state", &id]);
+        if out.code != Some(0) {
+            return false;
+        }
+        let st = out.json();
+        pid = st["pid"].as_i64().unwrap_or(0) as i32;
+        st["status"] == "running" && pid > 0
+    });
+    send_signal(pid, libc::SIGKILL);
+    run.wait().code_is(128 + libc::SIGKILL);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn run_forwards_signals_to_the_container() {
+    let mut b = Bundle::new("sigforward");
+    b.set_args(&[PROBE, "wait-signal"]);
+    for sig in [libc::SIGUSR1, libc::SIGHUP, libc::SIGTERM] {
+        let id = b.id();
+        let mut run = b.spawn_run(&id);
+        run.wait_stdout("ready");
+        send_signal(run.pid(), sig);
+        let out = run.wait();
+        out.code_is(100 + sig);
+        assert!(
+            out.stdout.contains(&format!("signal {sig}")),
+            "{:?}",
+            out.stdout
+        );
+        b.assert_clean(&id);
+    }
+}
