@@ -256,3 +256,42 @@ fn run_forwards_signals_to_the_container() {
         b.assert_clean(&id);
     }
 }
+
+/// Regression: capability names were compared with oci-spec's Display form
+/// (no "CAP_" prefix), so every set came out empty without an error.
+#[test]
+fn capabilities_from_config_reach_the_process() {
+    let mut b = Bundle::new("caps");
+    // runc spec's default: AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10).
+    let r = b.run_report();
+    for set in ["CapBnd", "CapEff", "CapPrm"] {
+        assert_eq!(r["status"][set], "0000000020000420", "{set}");
+    }
+    b.config_mut(|c| {
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"],
+            "effective": ["CAP_CHOWN"],
+            "permitted": ["CAP_CHOWN"],
+            "inheritable": ["CAP_CHOWN"],
+            "ambient": ["CAP_CHOWN"]
+        });
+        c["process"]["user"]["uid"] = json!(1000);
+    });
+    let r = b.run_report();
+    assert_eq!(r["status"]["CapBnd"], "0000000000200001");
+    assert_eq!(r["status"]["CapAmb"], "0000000000000001");
+    assert_eq!(
+        r["status"]["CapEff"], "0000000000000001",
+        "ambient caps survive the uid switch"
+    );
+}
+
+#[test]
+fn unknown_capability_is_skipped_with_a_warning() {
+    let mut b = Bundle::new("capunknown");
+    b.config_mut(|c| {
+        c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NO_SUCH_THING"])
+    });
+    let r = b.run_report();
+    assert_eq!(r["status"]["CapBnd"], "0000000000000020");
+}

@@ -32,7 +32,12 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             logger.error(&lifecycle::error::chain(&e));
-            e.exit_status()
+            // 127 for a missing command is `run`'s convention only, as runc.
+            if matches!(cli.command, Some(cli::Command::Run(_))) {
+                e.exit_status()
+            } else {
+                1
+            }
         }
     };
     std::process::exit(code);

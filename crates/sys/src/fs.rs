@@ -158,12 +158,10 @@ pub fn fchownat_nofollow(dir: BorrowedFd<'_>, name: &Path, uid: u32, gid: u32) -
 pub fn unlinkat(dir: BorrowedFd<'_>, name: &Path) -> Result<()> {
     let c = cstr("unlink", name)?;
     // SAFETY: `c` is NUL-terminated and `dir` is live for the call.
-    check(
-        unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) },
-        "unlink",
-    )
-    .map(drop)
-    .map_err(|e| e.with_path(name))
+    let ret = unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) };
+    check(ret, "unlink")
+        .map(drop)
+        .map_err(|e| e.with_path(name))
 }
 
 /// `fchown(fd, uid, gid)` on a file we created ourselves.
@@ -192,10 +190,8 @@ pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
     // SAFETY: statvfs is plain data; all-zero is valid and the kernel fills it.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid out-pointer and `fd` is live for the call.
-    check(
-        unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) },
-        "statvfs",
-    )?;
+    let ret = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    check(ret, "statvfs")?;
     Ok(st.f_flag)
 }
 
@@ -212,11 +208,8 @@ pub fn mkfifo(path: &Path, mode: libc::mode_t) -> Result<()> {
 pub fn lock_exclusive(fd: BorrowedFd<'_>) -> Result<()> {
     retry(|| {
         // SAFETY: `fd` is a live descriptor borrowed for the call.
-        check(
-            unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) },
-            "flock",
-        )
-        .map(drop)
+        let ret = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        check(ret, "flock").map(drop)
     })
 }
 
@@ -319,16 +312,11 @@ pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> Result<OwnedFd> {
 /// Clears `O_NONBLOCK` on `fd`.
 pub fn set_blocking(fd: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: F_GETFL/F_SETFL only read and set file status flags of a live fd.
-    let fl = check(
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) },
-        "fcntl",
-    )?;
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    let fl = check(ret, "fcntl")?;
     // SAFETY: as above.
-    check(
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK) },
-        "fcntl",
-    )
-    .map(drop)
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK) };
+    check(ret, "fcntl").map(drop)
 }
 
 /// `read(2)` retried on EINTR.

@@ -21,19 +21,13 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> Result<()> {
 /// `sethostname(name)`.
 pub fn sethostname(name: &str) -> Result<()> {
     // SAFETY: the pointer and length describe `name`'s bytes for the call.
-    check(
-        unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) },
-        "sethostname",
-    )
-    .map(drop)
+    let ret = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+    check(ret, "sethostname").map(drop)
 }
 
 /// `setdomainname(name)`.
 pub fn setdomainname(name: &str) -> Result<()> {
     // SAFETY: the pointer and length describe `name`'s bytes for the call.
-    check(
-        unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) },
-        "setdomainname",
-    )
-    .map(drop)
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    check(ret, "setdomainname").map(drop)
 }

@@ -131,11 +131,8 @@ pub fn setsid() -> Result<()> {
 /// Makes this process the reaper of its orphaned descendants.
 pub fn set_child_subreaper() -> Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer and has no memory effects.
-    check(
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
-        "prctl(PR_SET_CHILD_SUBREAPER)",
-    )
-    .map(drop)
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    check(ret, "prctl(PR_SET_CHILD_SUBREAPER)").map(drop)
 }
 
 /// `setresuid(uid, uid, uid)` as a raw syscall: glibc's wrapper would try to
@@ -143,21 +140,15 @@ pub fn set_child_subreaper() -> Result<()> {
 /// thread bookkeeping we can trust.
 pub fn setresuid(uid: u32) -> Result<()> {
     // SAFETY: the syscall takes three integers and only changes credentials.
-    check_long(
-        unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) },
-        "setresuid",
-    )
-    .map(drop)
+    let ret = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    check_long(ret, "setresuid").map(drop)
 }
 
 /// `setresgid(gid, gid, gid)` as a raw syscall (see [`setresuid`]).
 pub fn setresgid(gid: u32) -> Result<()> {
     // SAFETY: the syscall takes three integers and only changes credentials.
-    check_long(
-        unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) },
-        "setresgid",
-    )
-    .map(drop)
+    let ret = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    check_long(ret, "setresgid").map(drop)
 }
 
 /// `setgroups(groups)` as a raw syscall (see [`setresuid`]).

@@ -13,22 +13,19 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), Error> {
     let locked = store.lock(id)?;
     let state = locked.load()?;
     let status = locked.status(state.as_ref());
-    match (status, &state) {
-        (Status::Created | Status::Running, Some(s)) => {
-            if !force {
-                return Err(Error::InvalidState(format!(
-                    "cannot delete container {id} that is not stopped: {}",
-                    status.as_str()
-                )));
-            }
-            for pid in super::kill::descendants(s.init_pid).into_iter().rev() {
-                let _ = sys::process::kill(pid, libc::SIGKILL);
-            }
-            let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
-            wait_gone(s.init_pid, s.init_start_time)?;
+    // Stopped, or a create that died before recording anything, needs no kill.
+    if let (Status::Created | Status::Running, Some(s)) = (status, &state) {
+        if !force {
+            return Err(Error::InvalidState(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                status.as_str()
+            )));
         }
-        // Stopped, or a create that died before recording anything.
-        _ => {}
+        for pid in super::kill::descendants(s.init_pid).into_iter().rev() {
+            let _ = sys::process::kill(pid, libc::SIGKILL);
+        }
+        let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
+        wait_gone(s.init_pid, s.init_start_time)?;
     }
     locked.remove()
 }

@@ -51,6 +51,8 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
     sys::process::setsid().context("setsid")?;
+    // Still on the host's /proc, and still privileged enough to lower it.
+    process::limits::apply_oom_score_adj(spec)?;
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
@@ -59,6 +61,8 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     rootfs::enter(root, ctx.no_pivot)?;
     rootfs::finish(spec)?;
     let exec = process::Exec::prepare(spec)?;
+    // Raising a hard limit needs CAP_SYS_RESOURCE: before the user switch.
+    process::limits::apply_rlimits(spec)?;
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
     process::user::switch(spec)?;
@@ -66,6 +70,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // to reach through /proc/self/fd, and verify the result is inside the root.
     process::enter_cwd(spec)?;
     let exec = exec.resolve()?;
+    process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.preserve_fds)?;
     process::signals::prepare_for_park()?;

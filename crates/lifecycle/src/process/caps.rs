@@ -49,3 +49,117 @@ pub const NAMES: &[&str] = &[
 pub fn is_known(name: &str) -> bool {
     NAMES.contains(&name)
 }
+
+use oci_spec::runtime::{Capabilities, Spec};
+
+use crate::error::{Context, Error};
+
+/// The capability sets a config asks for, as bit masks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+fn mask(set: &Option<Capabilities>) -> u64 {
+    set.iter()
+        .flatten()
+        // Display drops the CAP_ prefix; the serde name is the spec's.
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .filter_map(|v| NAMES.iter().position(|n| v.as_str() == Some(n)))
+        .fold(0, |m, i| m | (1u64 << i))
+}
+
+/// The sets of `process.capabilities`; `None` leaves the init's own alone.
+pub fn wanted(spec: &Spec) -> Option<Wanted> {
+    let caps = spec.process().as_ref()?.capabilities().as_ref()?;
+    Some(Wanted {
+        bounding: mask(caps.bounding()),
+        effective: mask(caps.effective()),
+        permitted: mask(caps.permitted()),
+        inheritable: mask(caps.inheritable()),
+        ambient: mask(caps.ambient()),
+    })
+}
+
+/// Before the uid switch: shrink the bounding set (which needs
+/// CAP_SETPCAP, so while still root) and keep the permitted set across the
+/// switch away from uid 0.
+pub fn before_user_switch(w: &Wanted) -> Result<(), Error> {
+    let current = sys::caps::get().context("capget")?;
+    let missing = (w.permitted | w.effective | w.inheritable | w.ambient) & !current.permitted;
+    if missing != 0 {
+        return Err(Error::Config(format!(
+            "the runtime itself lacks {} and cannot grant it",
+            names(missing).join(", ")
+        )));
+    }
+    for cap in 0..=sys::caps::last_cap().min(63) {
+        if w.bounding & (1 << cap) == 0 && sys::caps::in_bounding(cap) == Some(true) {
+            sys::caps::drop_bounding(cap)
+                .with_context(|| format!("dropping {} from the bounding set", name(cap)))?;
+        }
+    }
+    sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")
+}
+
+/// After the uid switch: the exact sets of the config, then ambient.
+pub fn after_user_switch(w: &Wanted) -> Result<(), Error> {
+    sys::caps::set(&sys::caps::CapSets {
+        effective: w.effective,
+        permitted: w.permitted,
+        inheritable: w.inheritable,
+    })
+    .context("setting capabilities")?;
+    sys::caps::clear_ambient().context("clearing ambient capabilities")?;
+    for cap in 0..64u32 {
+        if w.ambient & (1 << cap) != 0 {
+            // The kernel allows ambient only for caps both permitted and
+            // inheritable; runc skips the others with a warning.
+            if w.permitted & w.inheritable & (1 << cap) != 0 {
+                sys::caps::raise_ambient(cap)
+                    .with_context(|| format!("raising ambient {}", name(cap)))?;
+            }
+        }
+    }
+    sys::caps::set_keepcaps(false).context("resetting keepcaps")
+}
+
+fn name(cap: u32) -> String {
+    NAMES
+        .get(cap as usize)
+        .map_or_else(|| format!("capability {cap}"), |n| n.to_string())
+}
+
+fn names(mask: u64) -> Vec<String> {
+    (0..64).filter(|c| mask & (1 << c) != 0).map(name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_sets_become_masks() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.0",
+            "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["x"],
+                "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"]}}
+        }))
+        .unwrap();
+        let w = wanted(&spec).unwrap();
+        assert_eq!(w.bounding, (1 << 0) | (1 << 5));
+        assert_eq!(w.effective, 1 << 5);
+        assert_eq!(w.ambient, 0);
+        assert_eq!(names(w.bounding), vec!["CAP_CHOWN", "CAP_KILL"]);
+    }
+
+    #[test]
+    fn names_are_in_kernel_order() {
+        assert_eq!(NAMES[21], "CAP_SYS_ADMIN");
+        assert_eq!(NAMES[40], "CAP_CHECKPOINT_RESTORE");
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod caps;
 pub mod fds;
+pub mod limits;
 pub mod signals;
 pub mod user;
 

@@ -4,12 +4,17 @@ use oci_spec::runtime::Spec;
 
 use crate::error::{Context, Error};
 
-/// Switches to process.user. Groups first: after setresuid the process may
-/// no longer change them.
+/// Switches to process.user with the capabilities the config asks for, in
+/// runc's order: bounding set and keepcaps while root, then groups, gid and
+/// uid, then the exact capability sets.
 pub fn switch(spec: &Spec) -> Result<(), Error> {
     let Some(p) = spec.process() else {
         return Ok(());
     };
+    let caps = super::caps::wanted(spec);
+    if let Some(w) = &caps {
+        super::caps::before_user_switch(w)?;
+    }
     let user = p.user();
     let groups = user.additional_gids().clone().unwrap_or_default();
     match sys::process::setgroups(&groups) {
@@ -20,6 +25,9 @@ pub fn switch(spec: &Spec) -> Result<(), Error> {
     }
     sys::process::setresgid(user.gid()).with_context(|| format!("setting gid {}", user.gid()))?;
     sys::process::setresuid(user.uid()).with_context(|| format!("setting uid {}", user.uid()))?;
+    if let Some(w) = &caps {
+        super::caps::after_user_switch(w)?;
+    }
     Ok(())
 }
 

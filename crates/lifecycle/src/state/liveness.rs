@@ -13,7 +13,7 @@ pub enum ProcState {
 
 /// The process's start time in clock ticks since boot (/proc/PID/stat field 22).
 pub fn process_start_time(pid: i32) -> Option<u64> {
-    stat_fields(pid).and_then(|(_, start)| Some(start))
+    stat_fields(pid).map(|(_, start)| start)
 }
 
 /// Checks `pid` against the start time recorded for it.

@@ -42,6 +42,7 @@ mod tests {
     use super::*;
 
     #[test]
+    /// Checked against `date -u -d @SECS`.
     fn known_instants() {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(
@@ -50,7 +51,7 @@ mod tests {
         );
         assert_eq!(
             format_rfc3339(1_795_000_000, 123_456_789),
-            "2026-11-18T08:26:40.123456789Z"
+            "2026-11-18T11:06:40.123456789Z"
         );
     }
 }

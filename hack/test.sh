@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of corten: installs what a fresh Debian machine lacks,
+# checks formatting and lints, builds the runtime, the static probe and the
+# busybox rootfs, then runs the unit and integration tests. Needs root (the
+# integration tests create real containers).
+#
+#   hack/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "hack/test.sh: the integration tests create containers: run as root" >&2
+	exit 1
+fi
+
+# Debian packages the tests use (dpkg-deb and apt-get come with the system).
+missing=()
+for pkg in ca-certificates; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+# Toolchain components for the lint step.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+	rustup component add rustfmt clippy
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== build: corten, the static probe, the busybox rootfs"
+cargo build -p corten
+cargo rustc -q -p corten-probe --release --bin probe -- -C target-feature=+crt-static
+hack/mkrootfs.sh bundles/busybox/rootfs
+echo "== tests"
+cargo test --workspace
