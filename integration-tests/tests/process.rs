@@ -295,3 +295,21 @@ fn unknown_capability_is_skipped_with_a_warning() {
     let r = b.run_report();
     assert_eq!(r["status"]["CapBnd"], "0000000000000020");
 }
+
+#[test]
+fn session_keyring_is_the_containers_own() {
+    let mut b = Bundle::new("keyring");
+    b.config_mut(|c| {
+        let masked = c["linux"]["maskedPaths"].as_array_mut().unwrap();
+        masked.retain(|p| p != "/proc/keys");
+    });
+    b.set_args(&[PROBE, "cat", "/proc/keys"]);
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    if is_runc() {
+        // runc names the keyring after the container differently by version.
+        return;
+    }
+    assert!(out.stdout.contains(&format!("_ses.{id}")), "{}", out.stdout);
+}

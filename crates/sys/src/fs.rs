@@ -213,6 +213,18 @@ pub fn lock_exclusive(fd: BorrowedFd<'_>) -> Result<()> {
     })
 }
 
+/// Tries to take an exclusive `flock` on `fd` without waiting; `Ok(false)`
+/// when another open file holds it.
+pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> Result<bool> {
+    // SAFETY: `fd` is a live descriptor borrowed for the call.
+    let ret = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match check(ret, "flock") {
+        Ok(_) => Ok(true),
+        Err(e) if e.errno() == libc::EWOULDBLOCK => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `fchdir(fd)`.
 pub fn fchdir(fd: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: `fd` is a live descriptor borrowed for the call.

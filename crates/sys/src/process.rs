@@ -178,6 +178,23 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// Gives this process a new session keyring named `name`, as runc does per
+/// container, so containers do not share the caller's keys. `Ok(false)`
+/// when the kernel has no keyrings (ENOSYS) or refuses them here (EACCES,
+/// EPERM in some user namespaces), which runc also tolerates.
+pub fn join_session_keyring(name: &std::ffi::CStr) -> Result<bool> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: the keyctl operation takes a NUL-terminated name that
+    // outlives the call and creates a keyring for this process only.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    match check_long(ret, "keyctl(KEYCTL_JOIN_SESSION_KEYRING)") {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.errno(), libc::ENOSYS | libc::EACCES | libc::EPERM) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether the process `pid` exists (it may be a zombie).
 pub fn exists(pid: libc::pid_t) -> bool {
     // SAFETY: signal 0 performs only the existence and permission check.

@@ -25,6 +25,7 @@ pub fn create(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Err
             pid_file: args.pid_file.as_deref(),
             preserve_fds: args.preserve_fds,
             no_pivot: args.no_pivot,
+            new_keyring: !args.no_new_keyring,
         },
     )?;
     for w in &created.warnings {

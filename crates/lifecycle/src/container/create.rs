@@ -13,6 +13,9 @@ pub struct CreateOptions<'a> {
     pub pid_file: Option<&'a Path>,
     pub preserve_fds: u32,
     pub no_pivot: bool,
+    /// Give the container its own session keyring (runc's default;
+    /// `--no-new-keyring` turns it off).
+    pub new_keyring: bool,
 }
 
 /// A created container.
@@ -41,6 +44,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
             lock_fd: locked.raw_fd(),
+            keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
         })?;
         let pid = init.pid();
         let start_time = state::process_start_time(pid)
@@ -79,6 +83,12 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             Err(e)
         }
     }
+}
+
+/// runc's name for a container's session keyring.
+fn keyring_name(id: &str) -> std::ffi::CString {
+    // Ids are validated: no NUL can be in one.
+    std::ffi::CString::new(format!("_ses.{id}")).unwrap_or_default()
 }
 
 /// Writes the pid file atomically, as runc: engines poll for it.

@@ -31,6 +31,8 @@ pub(crate) struct Context<'a> {
     pub no_pivot: bool,
     /// Inherited descriptor of the state lock, closed first thing.
     pub lock_fd: std::os::fd::RawFd,
+    /// The session keyring to join, if any.
+    pub keyring: Option<&'a std::ffi::CStr>,
 }
 
 /// The child's entry point.
@@ -51,6 +53,9 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
     sys::process::setsid().context("setsid")?;
+    if let Some(name) = ctx.keyring {
+        sys::process::join_session_keyring(name).context("joining a session keyring")?;
+    }
     // Still on the host's /proc, and still privileged enough to lower it.
     process::limits::apply_oom_score_adj(spec)?;
     // Files and device nodes we create get exactly the modes the config asks for.

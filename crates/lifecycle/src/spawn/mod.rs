@@ -23,6 +23,8 @@ pub struct Request<'a> {
     pub no_pivot: bool,
     /// The state directory's lock, which the init must not keep holding.
     pub lock_fd: std::os::fd::RawFd,
+    /// The session keyring to join, if any.
+    pub keyring: Option<std::ffi::CString>,
 }
 
 /// An init that is set up and waiting for [`Init::commit`]. Dropping it
@@ -84,6 +86,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 preserve_fds: req.preserve_fds,
                 no_pivot: req.no_pivot,
                 lock_fd: req.lock_fd,
+                keyring: req.keyring.as_deref(),
             })
         }
         sys::process::Fork::Parent(pid) => pid,

@@ -106,7 +106,12 @@ impl Store {
         match builder.create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists(id.to_string()))
+                if !reclaim_abandoned(&dir)? {
+                    return Err(Error::Exists(id.to_string()));
+                }
+                builder
+                    .create(&dir)
+                    .map_err(|_| Error::Exists(id.to_string()))?;
             }
             Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
         }
@@ -162,6 +167,24 @@ impl Store {
     pub fn dir(&self, id: &str) -> PathBuf {
         self.root.join(id)
     }
+}
+
+/// A directory with no state.json whose lock nobody holds was left by a
+/// `create` that was killed before it recorded anything (its init exits
+/// when the sync channel closes): remove it so the id can be used again.
+/// Returns whether it was removed.
+fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
+    let Ok(fd) = sys::fs::openat(None, dir, libc::O_RDONLY | libc::O_DIRECTORY, 0) else {
+        return Ok(false);
+    };
+    let free = sys::fs::try_lock_exclusive(fd.as_fd())
+        .with_context(|| format!("locking {}", dir.display()))?;
+    if !free || dir.join(STATE_FILE).exists() {
+        return Ok(false);
+    }
+    std::fs::remove_dir_all(dir)
+        .with_context(|| format!("removing abandoned {}", dir.display()))?;
+    Ok(true)
 }
 
 fn lock(dir: PathBuf) -> Result<Locked, Error> {
@@ -322,6 +345,21 @@ mod tests {
         drop(first);
         assert!(matches!(store.create("c1"), Err(Error::Exists(_))));
         assert_eq!(store.read("c1").unwrap().unwrap().id, "c1");
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
+    #[test]
+    fn abandoned_create_is_reclaimed_but_a_live_one_is_not() {
+        let store = temp_store("reclaim");
+        // A create killed before writing state.json leaves an unlocked, empty dir.
+        std::fs::create_dir(store.root().join("c3")).unwrap();
+        let c = store.create("c3").expect("an abandoned dir is reclaimed");
+        // While a create holds the lock, the id is taken.
+        assert!(matches!(store.create("c3"), Err(Error::Exists(_))));
+        c.save(&sample("c3")).unwrap();
+        drop(c);
+        // With state.json it is a real container, stopped or not.
+        assert!(matches!(store.create("c3"), Err(Error::Exists(_))));
         std::fs::remove_dir_all(store.root()).unwrap();
     }
 
