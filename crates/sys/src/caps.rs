@@ -92,19 +92,6 @@ fn prctl(
     )
 }
 
-/// Whether `cap` is in this thread's bounding set (`None`: unknown to the kernel).
-pub fn in_bounding(cap: u32) -> Option<bool> {
-    match prctl(
-        libc::PR_CAPBSET_READ,
-        cap.into(),
-        0,
-        "prctl(PR_CAPBSET_READ)",
-    ) {
-        Ok(v) => Some(v == 1),
-        Err(_) => None,
-    }
-}
-
 /// Drops `cap` from the bounding set.
 pub fn drop_bounding(cap: u32) -> Result<()> {
     prctl(
