@@ -152,7 +152,7 @@ pub struct RunArgs {
     /// Keep the stopped container's state
     #[arg(long)]
     pub keep: bool,
-    /// Do not make corten the subreaper of the container's processes
+    /// Accepted for compatibility: a foreground run must reap its container
     #[arg(long)]
     pub no_subreaper: bool,
 }

@@ -204,23 +204,26 @@ pub fn mkfifo(path: &Path, mode: libc::mode_t) -> Result<()> {
         .map_err(|e| e.with_path(path))
 }
 
-/// Takes an exclusive `flock` on `fd`, waiting for it.
-pub fn lock_exclusive(fd: BorrowedFd<'_>) -> Result<()> {
-    retry(|| {
-        // SAFETY: `fd` is a live descriptor borrowed for the call.
-        let ret = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
-        check(ret, "flock").map(drop)
-    })
-}
-
-/// Tries to take an exclusive `flock` on `fd` without waiting; `Ok(false)`
-/// when another open file holds it.
-pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> Result<bool> {
-    // SAFETY: `fd` is a live descriptor borrowed for the call.
-    let ret = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    match check(ret, "flock") {
+/// Takes an exclusive POSIX record lock on the whole file `fd` (open for
+/// writing), waiting for it if `wait`; `Ok(false)` when it is held and
+/// `wait` is false. Record locks belong to the process: a fork-like child
+/// does not inherit them, so a container init never holds its state lock.
+pub fn lock_record(fd: BorrowedFd<'_>, wait: bool) -> Result<bool> {
+    // SAFETY: flock is plain data; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    let cmd = if wait { libc::F_SETLKW } else { libc::F_SETLK };
+    let r = retry(|| {
+        // SAFETY: `fl` is a valid flock for the call and `fd` is live.
+        check(
+            unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &fl) },
+            "fcntl(F_SETLK)",
+        )
+    });
+    match r {
         Ok(_) => Ok(true),
-        Err(e) if e.errno() == libc::EWOULDBLOCK => Ok(false),
+        Err(e) if !wait && matches!(e.errno(), libc::EAGAIN | libc::EACCES) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -297,13 +300,31 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, new) }, "fcntl").map(drop)
 }
 
-/// Closes a descriptor this process inherited through a fork-like clone,
-/// whose owner lives in the parent's copy of memory and is never dropped
-/// here.
-pub fn close_inherited(fd: RawFd) {
-    // SAFETY: only called in a cloned child on a descriptor whose owning
-    // value is never used or dropped in this process again.
-    unsafe { libc::close(fd) };
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`.
+pub fn memfd_sealable(name: &std::ffi::CStr) -> Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated and outlives the call.
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    check(fd, "memfd_create").map(owned)
+}
+
+/// Seals `fd` against any further change of its content or size, and
+/// against changes of the seals themselves.
+pub fn seal_all(fd: BorrowedFd<'_>) -> Result<()> {
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: F_ADD_SEALS takes an integer and only changes the file's seals.
+    check(
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
+        "fcntl(F_ADD_SEALS)",
+    )
+    .map(drop)
+}
+
+/// The seals of `fd` (0 for a file that cannot be sealed).
+pub fn seals_of(fd: BorrowedFd<'_>) -> i32 {
+    // SAFETY: F_GET_SEALS only reads the seals; it fails harmlessly on other files.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    ret.max(0)
 }
 
 /// Whether `fd` is an open descriptor of this process.

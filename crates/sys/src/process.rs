@@ -170,6 +170,45 @@ pub fn execve(path: &CString, argv: &[CString], envp: &[CString]) -> Error {
     Error::new("execve", crate::last_errno())
 }
 
+/// Replaces this process image with the program in `fd` (execveat with
+/// AT_EMPTY_PATH). Returns only on failure.
+pub fn fexecve(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    let empty = c"";
+    // SAFETY: `fd` is live, the path is an empty NUL-terminated string, and
+    // both arrays are NULL-terminated arrays of strings the caller owns for
+    // the duration of the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            a.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Error::new("execveat", crate::last_errno())
+}
+
+/// Marks this process (non-)dumpable. A non-dumpable process's /proc files
+/// (exe, fd, mem) are closed to anyone without CAP_SYS_PTRACE over it.
+pub fn set_dumpable(on: bool) -> Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer and has no memory effects.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) };
+    check(ret, "prctl(PR_SET_DUMPABLE)").map(drop)
+}
+
+/// Asks for SIGKILL when the parent exits (0: no signal).
+pub fn set_parent_death_signal(sig: i32) -> Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes an integer and has no memory effects.
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    check(ret, "prctl(PR_SET_PDEATHSIG)").map(drop)
+}
+
 /// Ends the process at once, without running destructors or atexit handlers:
 /// the only way out of a cloned child, which must not unwind into code its
 /// parent also runs or flush buffers it shares with the parent.

@@ -13,8 +13,11 @@ pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
         let context = context.to_string();
         move |source| Error::Sys { context, source }
     };
-    if !args.no_subreaper && !args.detach {
-        // A stage-2 init is our grandchild: without this we could not wait for it.
+    if !args.detach {
+        // A stage-2 init is our grandchild: without this we could not wait
+        // for it, so a foreground run is always the subreaper
+        // (`--no-subreaper` is accepted for compatibility; the wait loop
+        // reaps any orphan that comes our way).
         sys::process::set_child_subreaper().map_err(sys_err("becoming subreaper"))?;
     }
     // Blocked before the init exists, so no signal meant for the container

@@ -43,7 +43,6 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             fifo,
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
-            lock_fd: locked.raw_fd(),
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
         })?;
         let pid = init.pid();

@@ -29,17 +29,12 @@ pub(crate) struct Context<'a> {
     pub fifo: OwnedFd,
     pub preserve_fds: u32,
     pub no_pivot: bool,
-    /// Inherited descriptor of the state lock, closed first thing.
-    pub lock_fd: std::os::fd::RawFd,
     /// The session keyring to join, if any.
     pub keyring: Option<&'a std::ffi::CStr>,
 }
 
 /// The child's entry point.
 pub(crate) fn main(ctx: Context<'_>) -> ! {
-    // The flock belongs to the open file, which the clone shares: holding
-    // it would block `start` and `delete` for as long as the init is parked.
-    sys::fs::close_inherited(ctx.lock_fd);
     let err = match stage::namespaces(&ctx).and_then(|()| setup_and_exec(&ctx)) {
         Ok(never) => match never {},
         Err(e) => e,

@@ -21,8 +21,6 @@ pub struct Request<'a> {
     /// How many descriptors from 3 up the container inherits.
     pub preserve_fds: u32,
     pub no_pivot: bool,
-    /// The state directory's lock, which the init must not keep holding.
-    pub lock_fd: std::os::fd::RawFd,
     /// The session keyring to join, if any.
     pub keyring: Option<std::ffi::CString>,
 }
@@ -85,7 +83,6 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 fifo,
                 preserve_fds: req.preserve_fds,
                 no_pivot: req.no_pivot,
-                lock_fd: req.lock_fd,
                 keyring: req.keyring.as_deref(),
             })
         }

@@ -1,12 +1,15 @@
 //! The state store: one directory per container under the runtime root.
 //!
 //! ```text
-//! <root>/<id>/            0700, created with mkdir(2): an existing id is refused atomically
-//!            state.json   written to a temp file and renamed over, under the lock
-//!            exec.fifo    present from create until start (see spawn::fifo)
+//! <root>/                 0700
+//!        create.lock      held while a `create` claims its id
+//!        <id>/            0700, made with mkdir(2): an existing id is refused
+//!             lock        held by every command that changes the container
+//!             state.json  written to a temp file and renamed over, under the lock
+//!             exec.fifo   present from create until start
 //! ```
-//! Every command that changes a container holds an exclusive flock on its
-//! directory, so two commands on one id take turns.
+//! The locks are POSIX record locks: they belong to the process holding
+//! them, so the container init (a clone of `create`) never holds one.
 
 mod liveness;
 pub mod time;
@@ -23,6 +26,8 @@ pub use liveness::{check as liveness_check, process_start_time, ProcState};
 /// The file `start` writes to release a created container's init.
 pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
+const LOCK_FILE: &str = "lock";
+const CREATE_LOCK: &str = "create.lock";
 
 /// What corten remembers about a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -82,10 +87,16 @@ impl Store {
     /// The store at `root`, created 0700 if missing.
     pub fn open(root: &Path) -> Result<Store, Error> {
         let root = std::path::absolute(root).with_context(|| format!("root {}", root.display()))?;
-        if let Err(e) = std::fs::create_dir(&root) {
-            if e.kind() != std::io::ErrorKind::AlreadyExists {
-                std::fs::create_dir_all(&root)
-                    .with_context(|| format!("creating root {}", root.display()))?;
+        if !root.is_dir() {
+            if let Some(parent) = root.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            match private_dir().create(&root) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(e).with_context(|| format!("creating root {}", root.display()))
+                }
+                _ => {}
             }
         }
         Ok(Store { root })
@@ -100,22 +111,26 @@ impl Store {
     /// refused without touching it.
     pub fn create(&self, id: &str) -> Result<Locked, Error> {
         validate_id(id)?;
+        // Creates take turns from mkdir until the new container's lock is
+        // held, so an abandoned directory can be told from one being made.
+        let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
+        sys::fs::lock_record(guard.as_fd(), true).context("locking the state root")?;
         let dir = self.root.join(id);
-        let mut builder = std::fs::DirBuilder::new();
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        match builder.create(&dir) {
+        match private_dir().create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 if !reclaim_abandoned(&dir)? {
                     return Err(Error::Exists(id.to_string()));
                 }
-                builder
+                private_dir()
                     .create(&dir)
-                    .map_err(|_| Error::Exists(id.to_string()))?;
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
         }
-        lock(dir)
+        let fd = open_lock_file(&dir.join(LOCK_FILE), true)?;
+        sys::fs::lock_record(fd.as_fd(), true).context("locking the container")?;
+        Ok(Locked { dir, _lock: fd })
     }
 
     /// Locks the directory of an existing container.
@@ -169,17 +184,36 @@ impl Store {
     }
 }
 
-/// A directory with no state.json whose lock nobody holds was left by a
-/// `create` that was killed before it recorded anything (its init exits
-/// when the sync channel closes): remove it so the id can be used again.
-/// Returns whether it was removed.
+fn private_dir() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
+fn open_lock_file(path: &Path, create: bool) -> Result<OwnedFd, Error> {
+    let flags = libc::O_RDWR | libc::O_NOFOLLOW | if create { libc::O_CREAT } else { 0 };
+    sys::fs::openat(None, path, flags, 0o600).with_context(|| format!("opening {}", path.display()))
+}
+
+/// With the create lock held, a directory with no state.json whose lock
+/// nobody holds was left by a `create` that was killed before it recorded
+/// anything (its init exits when the sync channel closes): remove it so
+/// the id can be used again. Returns whether it was removed.
 fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
-    let Ok(fd) = sys::fs::openat(None, dir, libc::O_RDONLY | libc::O_DIRECTORY, 0) else {
+    if dir.join(STATE_FILE).exists() {
         return Ok(false);
-    };
-    let free = sys::fs::try_lock_exclusive(fd.as_fd())
-        .with_context(|| format!("locking {}", dir.display()))?;
-    if !free || dir.join(STATE_FILE).exists() {
+    }
+    match open_lock_file(&dir.join(LOCK_FILE), false) {
+        Ok(fd) => {
+            if !sys::fs::lock_record(fd.as_fd(), false).context("locking the container")? {
+                return Ok(false);
+            }
+        }
+        // Killed between mkdir and the lock file.
+        Err(Error::Sys { source, .. }) if source.errno() == libc::ENOENT => {}
+        Err(e) => return Err(e),
+    }
+    if dir.join(STATE_FILE).exists() {
         return Ok(false);
     }
     std::fs::remove_dir_all(dir)
@@ -188,16 +222,31 @@ fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
 }
 
 fn lock(dir: PathBuf) -> Result<Locked, Error> {
-    let fd = sys::fs::openat(None, &dir, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-        .with_context(|| format!("opening {}", dir.display()))?;
-    sys::fs::lock_exclusive(fd.as_fd()).with_context(|| format!("locking {}", dir.display()))?;
-    // The directory may have been removed by the command that held the lock.
-    if !dir.exists() {
-        let id = dir
-            .file_name()
+    let id = || {
+        dir.file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Err(Error::NotExist(id));
+            .unwrap_or_default()
+    };
+    let path = dir.join(LOCK_FILE);
+    let fd = match open_lock_file(&path, false) {
+        Err(Error::Sys { source, .. })
+            if matches!(source.errno(), libc::ENOENT | libc::ENOTDIR) =>
+        {
+            return Err(Error::NotExist(id()))
+        }
+        other => other?,
+    };
+    sys::fs::lock_record(fd.as_fd(), true).context("locking the container")?;
+    // The command that held the lock may have deleted the container (and
+    // a create may have made a new one of the same id): the lock counts
+    // only if the path still names the file we locked.
+    let held = sys::fs::fstat(fd.as_fd()).context("stat of the lock")?;
+    let same = std::fs::metadata(&path).is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.ino() == held.st_ino && m.dev() == held.st_dev
+    });
+    if !same {
+        return Err(Error::NotExist(id()));
     }
     Ok(Locked { dir, _lock: fd })
 }
@@ -217,12 +266,6 @@ impl Locked {
     /// The container's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The lock's descriptor: the init must close its inherited copy, or the
-    /// flock would stay held for as long as the parked init lives.
-    pub fn raw_fd(&self) -> std::os::fd::RawFd {
-        std::os::fd::AsRawFd::as_raw_fd(&self._lock)
     }
 
     /// The saved state; `None` while the container is being created.
@@ -354,13 +397,34 @@ mod tests {
         // A create killed before writing state.json leaves an unlocked, empty dir.
         std::fs::create_dir(store.root().join("c3")).unwrap();
         let c = store.create("c3").expect("an abandoned dir is reclaimed");
-        // While a create holds the lock, the id is taken.
-        assert!(matches!(store.create("c3"), Err(Error::Exists(_))));
+        // While a create holds the lock the directory is not abandoned.
+        // Record locks are per process, so another process must look: a
+        // forked child that tries to reclaim it.
+        let dir = c.dir().to_path_buf();
+        let status = std::process::Command::new("/proc/self/exe")
+            .args(["--exact", "state::tests::reclaim_probe", "--nocapture"])
+            .env("CORTEN_RECLAIM_PROBE", &dir)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stdout)
+        );
+        assert!(String::from_utf8_lossy(&status.stdout).contains("reclaimed=false"));
         c.save(&sample("c3")).unwrap();
         drop(c);
         // With state.json it is a real container, stopped or not.
         assert!(matches!(store.create("c3"), Err(Error::Exists(_))));
         std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
+    /// Run in a child process by the test above.
+    #[test]
+    fn reclaim_probe() {
+        if let Some(dir) = std::env::var_os("CORTEN_RECLAIM_PROBE") {
+            println!("reclaimed={}", reclaim_abandoned(Path::new(&dir)).unwrap());
+        }
     }
 
     #[test]
