@@ -234,3 +234,42 @@ fn time_namespace_offsets() {
         "time namespace should be new"
     );
 }
+
+/// Regression (review): joining a mount namespace by path made the init
+/// pivot_root inside it, which moves the root of every process there.
+#[test]
+fn joined_mount_namespace_is_copied_not_pivoted() {
+    use std::os::unix::fs::MetadataExt;
+    let mut holder = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sleep", "30"])
+        .spawn()
+        .expect("unshare(1) from util-linux");
+    let pid = holder.id();
+    let root_of = || {
+        let m = std::fs::metadata(format!("/proc/{pid}/root/")).unwrap();
+        (m.dev(), m.ino())
+    };
+    // Wait until the holder is inside its own mount namespace.
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while ns_of(pid as i32, "mnt") == host_ns("mnt") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "unshare did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let before = root_of();
+    let mut b = Bundle::new("nsjoinmnt");
+    let path = format!("/proc/{pid}/ns/mnt");
+    b.config_mut(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.retain(|n| n["type"] != "mount");
+        list.push(json!({"type": "mount", "path": path}));
+    });
+    let r = b.run_report();
+    assert_eq!(r["pid"], 1);
+    let after = root_of();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(before, after, "the other process's root must not move");
+}

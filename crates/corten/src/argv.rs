@@ -59,11 +59,61 @@ const SWITCHES: &[&str] = &[
     "ignore-paused",
 ];
 
+/// Global flags of which urfave/cli (runc) keeps the last when repeated.
+const LAST_WINS: &[&str] = &[
+    "root",
+    "log",
+    "log-format",
+    "log-level",
+    "criu",
+    "cgroup-manager",
+];
+
 /// Subcommands after whose id nothing is a flag.
 const POSITIONAL_TAIL: &[&str] = &["kill", "ps"];
 
 /// Rewrites `args` (without argv[0]) into the forms clap accepts.
 pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    keep_last(rewrite(args))
+}
+
+/// Drops all but the last occurrence of each flag in [`LAST_WINS`] (all in
+/// `--name=value` or `--name value` form after [`rewrite`]).
+fn keep_last(args: Vec<String>) -> Vec<String> {
+    let tail = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let name_of = |a: &str| {
+        let flag = a.strip_prefix("--")?;
+        let name = flag.split('=').next().unwrap_or(flag);
+        LAST_WINS.contains(&name).then(|| name.to_string())
+    };
+    // (index, takes the next arg as its value)
+    let mut seen: Vec<(String, usize, bool)> = Vec::new();
+    let mut i = 0;
+    while i < tail {
+        if let Some(name) = name_of(&args[i]) {
+            let separate = !args[i].contains('=');
+            seen.push((name, i, separate));
+            i += usize::from(separate);
+        }
+        i += 1;
+    }
+    let mut drop = vec![false; args.len()];
+    for (k, (name, idx, separate)) in seen.iter().enumerate() {
+        if seen[k + 1..].iter().any(|(n, _, _)| n == name) {
+            drop[*idx] = true;
+            if *separate && idx + 1 < args.len() {
+                drop[idx + 1] = true;
+            }
+        }
+    }
+    args.into_iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(a, _)| a)
+        .collect()
+}
+
+fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out = Vec::new();
     let mut subcommand: Option<String> = None;
     let mut positionals_after_sub = 0;
@@ -205,6 +255,22 @@ mod tests {
         );
         assert_eq!(n(&["ps", "id", "-ef"]), vec!["ps", "id", "--", "-ef"]);
         assert_eq!(n(&["ps", "id", "--", "-ef"]), vec!["ps", "id", "--", "-ef"]);
+    }
+
+    #[test]
+    fn repeated_global_flags_keep_the_last() {
+        assert_eq!(
+            n(&["--root", "/x", "list", "--root=/y"]),
+            vec!["list", "--root=/y"]
+        );
+        assert_eq!(
+            n(&["--root", "/x", "--root", "/y", "list"]),
+            vec!["--root", "/y", "list"]
+        );
+        assert_eq!(
+            n(&["kill", "id", "--", "--root", "a", "--root", "b"]).len(),
+            7
+        );
     }
 
     #[test]

@@ -20,6 +20,32 @@ pub struct Logger {
 }
 
 impl Logger {
+    /// The logger `--log` and `--log-format` ask for, read from normalised
+    /// argv when clap itself failed to parse it.
+    pub fn from_raw_args(args: &[String]) -> Logger {
+        let value = |name: &str| {
+            let eq = format!("--{name}=");
+            let mut found = None;
+            for (i, a) in args.iter().enumerate() {
+                if let Some(v) = a.strip_prefix(&eq) {
+                    found = Some(v.to_string());
+                } else if a == &format!("--{name}") {
+                    found = args.get(i + 1).cloned();
+                }
+            }
+            found
+        };
+        let format = match value("log-format").as_deref() {
+            Some("json") => Format::Json,
+            _ => Format::Text,
+        };
+        Logger {
+            file: value("log").map(PathBuf::from),
+            format,
+            debug: false,
+        }
+    }
+
     /// An error: stderr always (engines show it), and the log file.
     pub fn error(&self, msg: &str) {
         let _ = writeln!(std::io::stderr(), "corten: {msg}");
@@ -64,6 +90,19 @@ impl Logger {
     }
 }
 
+/// clap's multi-line usage error as one line: the message and its details,
+/// without the usage and help hints.
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One log line, newline-terminated.
 pub fn format_line(format: Format, level: &str, msg: &str, time: &str) -> String {
     match format {
@@ -89,6 +128,26 @@ mod tests {
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "container \"x\" does not exist");
         assert_eq!(v["time"], "T");
+    }
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let text = "error: the following required arguments were not provided:\n  <ID>\n\nUsage: corten create <ID>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(text),
+            "the following required arguments were not provided: <ID>"
+        );
+    }
+
+    #[test]
+    fn log_flags_are_found_without_clap() {
+        let args: Vec<String> = ["--log", "/l", "--log-format=json", "create"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let l = Logger::from_raw_args(&args);
+        assert_eq!(l.file, Some(PathBuf::from("/l")));
+        assert_eq!(l.format, Format::Json);
     }
 
     #[test]

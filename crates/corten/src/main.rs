@@ -7,6 +7,7 @@ mod argv;
 mod cli;
 mod commands;
 mod log;
+mod sealed;
 
 use clap::Parser;
 
@@ -15,12 +16,18 @@ pub const SPEC_VERSION: &str = "1.2.1";
 
 fn main() {
     let args = argv::normalize(std::env::args().skip(1));
-    let cli = match cli::Cli::try_parse_from(std::iter::once("corten".to_string()).chain(args)) {
+    let cli = match cli::Cli::try_parse_from(
+        std::iter::once("corten".to_string()).chain(args.iter().cloned()),
+    ) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and the like.
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(0);
+        }
+        Err(e) => {
+            log::Logger::from_raw_args(&args).error(&log::one_line(&e.to_string()));
+            std::process::exit(1);
         }
     };
     let logger = log::Logger {
@@ -28,7 +35,16 @@ fn main() {
         format: cli.log_format,
         debug: cli.debug,
     };
-    let code = match commands::dispatch(&cli, &logger) {
+    let starts_containers = matches!(
+        cli.command,
+        Some(cli::Command::Create(_) | cli::Command::Run(_))
+    );
+    let sealed = if starts_containers {
+        sealed::ensure()
+    } else {
+        Ok(())
+    };
+    let code = match sealed.and_then(|()| commands::dispatch(&cli, &logger)) {
         Ok(code) => code,
         Err(e) => {
             logger.error(&lifecycle::error::chain(&e));

@@ -42,8 +42,10 @@ fn gid() -> u32 {
 const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
 /// runc's default: every namespace but user and time, the usual mounts,
-/// masked and read-only paths. `terminal` is false: corten has no
-/// terminal support yet, and the process then runs with the caller's stdio.
+/// masked and read-only paths. Two differences until their issues land:
+/// `terminal` is false (no terminal support yet: the process runs with the
+/// caller's stdio) and there is no `linux.resources` device rule (no
+/// cgroups yet, and corten refuses what it cannot apply).
 pub fn default_config() -> Value {
     json!({
         "ociVersion": crate::SPEC_VERSION,
@@ -69,7 +71,6 @@ pub fn default_config() -> Value {
             {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
         ],
         "linux": {
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
             "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -90,9 +91,6 @@ pub fn rootless_config(uid: u32, gid: u32) -> Value {
     linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
     linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
     linux["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}, {"type": "user"}]);
-    if let Some(obj) = linux.as_object_mut() {
-        obj.remove("resources");
-    }
     let mounts = v["mounts"]
         .as_array_mut()
         .expect("default config has mounts");

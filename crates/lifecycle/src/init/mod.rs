@@ -35,6 +35,7 @@ pub(crate) struct Context<'a> {
 
 /// The child's entry point.
 pub(crate) fn main(ctx: Context<'_>) -> ! {
+    guard_until_parked(&ctx);
     let err = match stage::namespaces(&ctx).and_then(|()| setup_and_exec(&ctx)) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -82,9 +83,35 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         // The runtime died or failed before recording us: leave nothing behind.
         _ => sys::process::exit_now(1),
     }
+    // Recorded: from here the init outlives `create`.
+    sys::process::set_parent_death_signal(0).context("clearing the parent-death signal")?;
+    ctx.chan
+        .send(&Message::Parked)
+        .context("sync: sending parked")?;
     wait_for_start(ctx.fifo.as_fd());
     process::signals::reset_before_exec()?;
     Err(exec.exec())
+}
+
+/// Protections that hold from the clone until the init is parked.
+fn guard_until_parked(ctx: &Context<'_>) {
+    // CVE-2019-5736: a non-dumpable process's /proc/PID/{exe,fd,mem} are
+    // closed to the container (without CAP_SYS_PTRACE over it) until execve
+    // resets the flag. The sealed binary is the other half of the defence.
+    if sys::process::set_dumpable(false).is_err() {
+        sys::process::exit_now(1);
+    }
+    // A runtime killed during setup takes a single-stage init with it, even
+    // one stuck on something other than the sync channel. (A stage-2 init's
+    // parent is stage 1, which exits at once: it relies on the channel.)
+    if ctx.plan.single_stage() {
+        // If the runtime died before the signal was armed, its end of the
+        // channel is closed. (getppid() cannot tell: it reads 0 in a new pid
+        // namespace.)
+        if sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed() {
+            sys::process::exit_now(1);
+        }
+    }
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.

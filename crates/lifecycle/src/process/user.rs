@@ -31,9 +31,14 @@ pub fn switch(spec: &Spec) -> Result<(), Error> {
     Ok(())
 }
 
+/// The most of the container's /etc/passwd that is read.
+const PASSWD_MAX: u64 = 1 << 20;
+
 /// The home directory of `uid` in the container's /etc/passwd, or "/".
+/// The file is the image's: a FIFO there must not hang the init (opened
+/// non-blocking, regular files only) and /dev/zero must not fill memory.
 pub fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd = read_regular(std::path::Path::new("/etc/passwd"), PASSWD_MAX).unwrap_or_default();
     passwd
         .lines()
         .filter_map(|l| {
@@ -43,4 +48,21 @@ pub fn home_of(uid: u32) -> String {
         .next()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "/".into())
+}
+
+/// Reads at most `max` bytes of `path` if it is a regular file.
+fn read_regular(path: &std::path::Path, max: u64) -> Option<String> {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let fd = sys::fs::openat(None, path, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+    let st = sys::fs::fstat(fd.as_fd()).ok()?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::from(fd)
+        .take(max)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
 }

@@ -39,9 +39,19 @@ impl Init {
         self.pid
     }
 
-    /// Tells the init its state is recorded: it parks until `start`.
+    /// Tells the init its state is recorded and waits until it no longer
+    /// dies with the runtime: it parks until `start`.
     pub fn commit(mut self) -> Result<(), Error> {
         self.chan.send(&Message::Ack).context("sync: sending ack")?;
+        match self.chan.recv() {
+            Ok(Message::Parked) => {}
+            Ok(other) => {
+                return Err(Error::InitDied(Some(format!(
+                    "unexpected sync message {other:?}"
+                ))))
+            }
+            Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
+        }
         self.committed = true;
         Ok(())
     }
@@ -71,6 +81,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let child_end = Channel::new(raise(child_end.into_fd(), min_fd)?);
     let fifo = raise(req.fifo, min_fd)?;
     let flags = if plan.single_stage() { plan.new } else { 0 };
+
     let fork =
         sys::process::fork_child(flags as u64, None).context("clone3 of the container init")?;
     let first = match fork {

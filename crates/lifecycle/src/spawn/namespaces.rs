@@ -50,6 +50,12 @@ impl Plan {
         }
         plan.joins
             .sort_by_key(|(flag, _, _)| *flag != libc::CLONE_NEWUSER);
+        // pivot_root changes the root of every process in a mount namespace:
+        // a joined one is copied first (unshare after setns), so the init
+        // sets up its rootfs in a namespace of its own.
+        if plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWNS) {
+            plan.new |= libc::CLONE_NEWNS;
+        }
         Ok(plan)
     }
 

@@ -21,8 +21,10 @@
 //!        |                                                 | cwd, command lookup, fds
 //!        |<-------------------------------------- Ready ---|
 //!        |  write state.json and --pid-file                |
-//!        |--- Ack ---------------------------------------->|  park: block reading exec.fifo
-//!        x  (create returns)                               |  until `start` writes it, then execve
+//!        |--- Ack ---------------------------------------->|  clear the parent-death signal
+//!        |<------------------------------------- Parked ---|
+//!        x  (create returns)                               |  park: block reading exec.fifo
+//!                                                          |  until `start` writes it, then execve
 //!
 //!   At any step the init may send Error{errno, chain} instead and exit.
 //!   End-of-file on either side means the peer died: the init exits, the
@@ -70,6 +72,8 @@ pub enum Message {
     Ready,
     /// runtime → init: the container is recorded; park.
     Ack,
+    /// init → runtime: no longer tied to the runtime's life; parking.
+    Parked,
     /// init → runtime: setup failed.
     Error(InitError),
 }
@@ -111,6 +115,11 @@ impl Channel {
     /// The socket, for moving it to another descriptor number.
     pub fn into_fd(self) -> OwnedFd {
         self.fd
+    }
+
+    /// Whether the other side has exited.
+    pub fn peer_closed(&self) -> bool {
+        sys::socket::peer_closed(self.fd.as_fd())
     }
 
     /// Sends `msg` as one packet.

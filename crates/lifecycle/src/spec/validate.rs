@@ -77,10 +77,105 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
             )));
         }
     }
-    if linux.seccomp().is_some() {
-        return Err(Error::Unsupported("linux.seccomp".into()));
-    }
+    refuse_unimplemented(spec)?;
     Ok(std::path::absolute(&rootfs).unwrap_or(rootfs))
+}
+
+/// A field corten does not apply yet is an error, never silently ignored:
+/// a config asking for a limit, a hook or a security profile must not run
+/// without it.
+fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
+    let linux = spec.linux().as_ref();
+    let process = spec.process().as_ref();
+    let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
+    let checks: [(&str, bool); 14] = [
+        ("hooks", spec.hooks().is_some()),
+        (
+            "linux.resources (cgroups)",
+            linux
+                .and_then(|l| l.resources().as_ref())
+                .is_some_and(has_resources),
+        ),
+        (
+            "linux.cgroupsPath (cgroups)",
+            linux.and_then(|l| l.cgroups_path().as_ref()).is_some(),
+        ),
+        (
+            "linux.seccomp",
+            linux.and_then(|l| l.seccomp().as_ref()).is_some(),
+        ),
+        (
+            "linux.sysctl",
+            linux
+                .and_then(|l| l.sysctl().as_ref())
+                .is_some_and(|m| !m.is_empty()),
+        ),
+        (
+            "linux.mountLabel",
+            set(linux.and_then(|l| l.mount_label().as_ref())),
+        ),
+        (
+            "linux.intelRdt",
+            linux.and_then(|l| l.intel_rdt().as_ref()).is_some(),
+        ),
+        (
+            "linux.personality",
+            linux.and_then(|l| l.personality().as_ref()).is_some(),
+        ),
+        (
+            "linux.memoryPolicy",
+            linux.and_then(|l| l.memory_policy().as_ref()).is_some(),
+        ),
+        (
+            "linux.netDevices",
+            linux
+                .and_then(|l| l.net_devices().as_ref())
+                .is_some_and(|m| !m.is_empty()),
+        ),
+        (
+            "process.apparmorProfile",
+            set(process.and_then(|p| p.apparmor_profile().as_ref())),
+        ),
+        (
+            "process.selinuxLabel",
+            set(process.and_then(|p| p.selinux_label().as_ref())),
+        ),
+        (
+            "process.ioPriority",
+            process.and_then(|p| p.io_priority().as_ref()).is_some(),
+        ),
+        (
+            "process.execCPUAffinity",
+            process
+                .and_then(|p| p.exec_cpu_affinity().as_ref())
+                .is_some(),
+        ),
+    ];
+    match checks.iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(Error::Unsupported((*name).to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Whether `r` asks for anything: an empty object, or a device list that
+/// allows everything, asks for nothing.
+fn has_resources(r: &oci_spec::runtime::LinuxResources) -> bool {
+    let devices_restrict = r.devices().iter().flatten().any(|d| {
+        !(d.allow()
+            && d.typ()
+                .is_none_or(|t| t == oci_spec::runtime::LinuxDeviceType::A)
+            && d.major().is_none()
+            && d.minor().is_none())
+    });
+    devices_restrict
+        || r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|m| !m.is_empty())
+        || r.unified().as_ref().is_some_and(|m| !m.is_empty())
 }
 
 fn check_version(version: &str) -> Result<(), Error> {
@@ -99,6 +194,33 @@ fn check_version(version: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::check_version;
+
+    fn spec(v: serde_json::Value) -> oci_spec::runtime::Spec {
+        let mut base = serde_json::json!({"ociVersion": "1.2.0", "linux": {}});
+        for (k, val) in v.as_object().unwrap() {
+            base["linux"][k] = val.clone();
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn unimplemented_fields_are_refused_by_name() {
+        let e = super::refuse_unimplemented(&spec(
+            serde_json::json!({"sysctl": {"net.ipv4.ip_forward": "1"}}),
+        ));
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "linux.sysctl is not supported yet"
+        );
+        let deny_all =
+            serde_json::json!({"resources": {"devices": [{"allow": false, "access": "rwm"}]}});
+        assert!(
+            super::refuse_unimplemented(&spec(deny_all)).is_err(),
+            "a device rule is a resource"
+        );
+        let empty = serde_json::json!({"resources": {}, "sysctl": {}});
+        assert!(super::refuse_unimplemented(&spec(empty)).is_ok());
+    }
 
     #[test]
     fn only_major_one_is_accepted() {
