@@ -116,14 +116,33 @@ impl<T> Context<T> for Result<T, Error> {
     }
 }
 
-/// The whole chain of `err` on one line, outermost first.
+/// The whole chain of `err` on one line, outermost first. I/O errors read
+/// as runc's ("no such file or directory"), which engines match on.
 pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {
         out.push_str(": ");
-        out.push_str(&e.to_string());
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) => out.push_str(&crate::spec::io_reason(io)),
+            None => out.push_str(&e.to_string()),
+        }
         cur = e.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_read_as_runc_words() {
+        let e: Result<(), Error> =
+            Err(std::io::Error::from_raw_os_error(libc::ENOENT)).context("writing /x/state.json");
+        assert_eq!(
+            chain(&e.unwrap_err()),
+            "writing /x/state.json: no such file or directory"
+        );
+    }
 }

@@ -6,15 +6,14 @@ use crate::{check, Result};
 
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> Result<()> {
-    // SAFETY: unshare only changes this process's namespace membership; the
-    // runtime is single-threaded whenever it calls this.
+    // SAFETY: unshare takes an integer and touches no memory of ours.
     check(unsafe { libc::unshare(flags) }, "unshare").map(drop)
 }
 
 /// `setns(fd, nstype)`: joins the namespace `fd` refers to.
 pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> Result<()> {
-    // SAFETY: `fd` is live for the call; setns changes only this process's
-    // namespace membership and the runtime is single-threaded here.
+    // SAFETY: `fd` is a live descriptor borrowed for the call; setns touches
+    // no memory of ours.
     check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }, "setns").map(drop)
 }
 

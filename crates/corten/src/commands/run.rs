@@ -70,7 +70,9 @@ fn reap(init: i32) -> sys::Result<Option<i32>> {
             Ok(Some((pid, exit))) if pid == init => return Ok(Some(exit.status())),
             Ok(Some(_)) => continue,
             Ok(None) => return Ok(None),
-            Err(e) if e.errno() == libc::ECHILD => return Ok(None),
+            // No child at all: the init was never ours to wait for (the
+            // subreaper makes this unreachable, but never wait forever).
+            Err(e) if e.errno() == libc::ECHILD => return Err(e),
             Err(e) => return Err(e),
         }
     }

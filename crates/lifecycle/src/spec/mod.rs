@@ -48,7 +48,7 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
 }
 
 /// An I/O error in the words engines match on ("no such file or directory").
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     s.split(" (os error").next().unwrap_or(&s).to_lowercase()
 }
