@@ -76,8 +76,40 @@ pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
 
+/// A detached, read-only bind mount of `path` (a file or a directory): a
+/// mount in no namespace, which no one can remount, reached only through
+/// the returned descriptor.
+pub fn detached_readonly_bind(path: &Path) -> Result<std::os::fd::OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let c = cstr("open_tree", path)?;
+    // SAFETY: `c` is NUL-terminated and outlives the call; open_tree returns
+    // a new descriptor that we take ownership of below.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    let fd = check_long(ret, "open_tree").map_err(|e| e.with_path(path))?;
+    // SAFETY: open_tree succeeded, so `fd` is a new descriptor nobody else owns.
+    let fd =
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        ..Default::default()
+    };
+    mount_setattr(std::os::fd::AsFd::as_fd(&fd), &attr, 0)?;
+    Ok(fd)
+}
+
 /// Applies `attr` to the mount at `fd` and every mount below it.
 pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> Result<()> {
+    mount_setattr(fd, attr, AT_RECURSIVE)
+}
+
+fn mount_setattr(fd: BorrowedFd<'_>, attr: &MountAttr, flags: libc::c_uint) -> Result<()> {
     let empty = c"";
     // SAFETY: `attr` is a repr(C) mirror of struct mount_attr whose size we
     // pass; the empty path with AT_EMPTY_PATH makes the call act on `fd`,
@@ -87,7 +119,7 @@ pub fn mount_setattr_recursive(fd: BorrowedFd<'_>, attr: &MountAttr) -> Result<(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             empty.as_ptr(),
-            libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE,
+            libc::AT_EMPTY_PATH as libc::c_uint | flags,
             attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
