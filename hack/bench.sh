@@ -10,7 +10,7 @@
 #   --runtimes L  space-separated subset of: corten runc crun (env RUNTIMES)
 #   --json FILE   also write the raw results as JSON
 #
-# corten is taken from $CORTEN, else target/release/corten. runc, crun and GNU time
+# corten is taken from $CORTEN, else target/x86_64-unknown-linux-gnu/release/corten. runc, crun and GNU time
 # are installed from Debian if missing. A runtime that is missing or cannot run the
 # bundle is skipped with a message. Every runtime gets its own --root in a temp dir
 # and is invoked through the same wrapper, which hides the cgroup2 `unified` mount
@@ -76,7 +76,7 @@ export BENCH_WORK=$work
 : >"$work/runtimes"
 for rt in $RUNTIMES; do
 	if [ "$rt" = corten ]; then
-		path=${CORTEN:-$repo_root/target/release/corten}
+		path=${CORTEN:-$repo_root/target/x86_64-unknown-linux-gnu/release/corten}
 	else
 		path=$(command -v "$rt" || true)
 	fi

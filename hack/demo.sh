@@ -32,5 +32,5 @@ c["process"]["args"] = args
 json.dump(c, open(out, "w"), indent=2)
 PY
 status=0
-target/release/corten --root "$work/state" run --bundle "$work" "demo-$$" || status=$?
+target/x86_64-unknown-linux-gnu/release/corten --root "$work/state" run --bundle "$work" "demo-$$" || status=$?
 exit "$status"

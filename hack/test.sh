@@ -33,7 +33,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== build: corten, the static probe, the busybox rootfs"
 cargo build -p corten
-cargo rustc -q -p corten-probe --release --bin probe -- -C target-feature=+crt-static
+cargo build -q --release -p corten-probe   # static: .cargo/config.toml
 hack/mkrootfs.sh bundles/busybox/rootfs
 echo "== tests"
 cargo test --workspace

@@ -1,7 +1,8 @@
 //! Harness for the black-box tests: builds a bundle per test, drives the runtime
 //! binary under test and checks that nothing is left behind.
 //!
-//! The binary under test is `$CORTEN_BIN` (default `<workspace>/target/debug/corten`).
+//! The binary under test is `$CORTEN_BIN` (default `<workspace>/target/<triple>/debug/corten`,
+//! where .cargo/config.toml puts it, or `<workspace>/target/debug/corten`).
 //! The rootfs is copied from `$CORTEN_ROOTFS` (default `<workspace>/bundles/busybox/rootfs`)
 //! and the static probe from `$CORTEN_PROBE` (default `<workspace>/target/{release,debug}/probe`);
 //! `hack/test.sh` builds both. Set `CORTEN_IT_KEEP=1` to keep every test's temp dir.
@@ -50,11 +51,24 @@ fn env_path(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Where cargo puts the debug build of corten (see .cargo/config.toml).
+fn default_bin() -> PathBuf {
+    let candidates = [
+        "target/x86_64-unknown-linux-gnu/debug/corten",
+        "target/debug/corten",
+    ];
+    candidates
+        .iter()
+        .map(|c| workspace().join(c))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| workspace().join(candidates[0]))
+}
+
 /// The runtime binary under test.
 pub fn bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let p = env_path("CORTEN_BIN").unwrap_or_else(|| workspace().join("target/debug/corten"));
+        let p = env_path("CORTEN_BIN").unwrap_or_else(default_bin);
         assert!(
             p.is_file(),
             "runtime binary {} not found: build it (cargo build -p corten, or run hack/test.sh) \
@@ -113,18 +127,22 @@ fn probe_source() -> PathBuf {
         return p;
     }
     let ws = workspace();
-    ["target/release/probe", "target/debug/probe"]
-        .iter()
-        .map(|rel| ws.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "probe binary not found under {}/target: run hack/test.sh (it builds it with \
-                 `cargo rustc -p corten-probe --release --bin probe -- -C target-feature=+crt-static`) \
+    [
+        "target/x86_64-unknown-linux-gnu/release/probe",
+        "target/release/probe",
+        "target/debug/probe",
+    ]
+    .iter()
+    .map(|rel| ws.join(rel))
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| {
+        panic!(
+            "probe binary not found under {}/target: run hack/test.sh (it builds it with \
+                 `cargo build --release -p corten-probe`, static through .cargo/config.toml) \
                  or set CORTEN_PROBE",
-                ws.display()
-            )
-        })
+            ws.display()
+        )
+    })
 }
 
 /// What one runtime invocation did.
@@ -821,7 +839,7 @@ impl Bundle {
     /// Runs the runtime for cleanup, never panicking: returns its stdout, or None when it could
     /// not run or failed. Gives up (and kills it) after [`RUNTIME_TIMEOUT`].
     fn cleanup_call(&self, args: &[&str]) -> Option<String> {
-        let bin = env_path("CORTEN_BIN").unwrap_or_else(|| workspace().join("target/debug/corten"));
+        let bin = env_path("CORTEN_BIN").unwrap_or_else(default_bin);
         let out_path = self.tmp.join("io/cleanup.out");
         let out = fs::File::create(&out_path).ok()?;
         let mut child = Command::new(bin)
