@@ -313,3 +313,34 @@ fn session_keyring_is_the_containers_own() {
     }
     assert!(out.stdout.contains(&format!("_ses.{id}")), "{}", out.stdout);
 }
+
+#[test]
+fn sysctl_of_the_containers_namespaces() {
+    let mut b = Bundle::new("sysctl");
+    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let want = if host_forward.trim() == "1" { "0" } else { "1" };
+    b.config_mut(|c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want, "kernel.shmmni": "1234"});
+    });
+    b.set_sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    let out = b.run_ok();
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        vec![want, "1234"]
+    );
+    let after = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    assert_eq!(after, host_forward, "the host's value must not change");
+}
+
+#[test]
+fn sysctl_outside_the_containers_namespaces_is_refused() {
+    let b = {
+        let mut b = Bundle::new("sysctlhost");
+        b.config_mut(|c| c["linux"]["sysctl"] = json!({"vm.swappiness": "10"}));
+        b
+    };
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "not in a separate kernel namespace");
+    b.assert_clean(&id);
+}

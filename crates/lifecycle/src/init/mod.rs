@@ -60,6 +60,8 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let root = rootfs::prepare(ctx.bundle, ctx.plan)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
     rootfs::enter(root, ctx.no_pivot)?;
+    // Through the container's /proc, before readonlyPaths cover /proc/sys.
+    process::sysctl::apply(spec)?;
     rootfs::finish(spec)?;
     let exec = process::Exec::prepare(spec)?;
     // Raising a hard limit needs CAP_SYS_RESOURCE: before the user switch.

@@ -4,6 +4,7 @@ pub mod caps;
 pub mod fds;
 pub mod limits;
 pub mod signals;
+pub mod sysctl;
 pub mod user;
 
 use std::ffi::CString;

@@ -78,6 +78,7 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         }
     }
     refuse_unimplemented(spec)?;
+    crate::process::sysctl::validate(spec)?;
     Ok(std::path::absolute(&rootfs).unwrap_or(rootfs))
 }
 
@@ -88,7 +89,7 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let process = spec.process().as_ref();
     let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
-    let checks: [(&str, bool); 14] = [
+    let checks: [(&str, bool); 13] = [
         ("hooks", spec.hooks().is_some()),
         (
             "linux.resources (cgroups)",
@@ -103,12 +104,6 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
         (
             "linux.seccomp",
             linux.and_then(|l| l.seccomp().as_ref()).is_some(),
-        ),
-        (
-            "linux.sysctl",
-            linux
-                .and_then(|l| l.sysctl().as_ref())
-                .is_some_and(|m| !m.is_empty()),
         ),
         (
             "linux.mountLabel",
@@ -205,12 +200,10 @@ mod tests {
 
     #[test]
     fn unimplemented_fields_are_refused_by_name() {
-        let e = super::refuse_unimplemented(&spec(
-            serde_json::json!({"sysctl": {"net.ipv4.ip_forward": "1"}}),
-        ));
+        let e = super::refuse_unimplemented(&spec(serde_json::json!({"mountLabel": "x"})));
         assert_eq!(
             e.unwrap_err().to_string(),
-            "linux.sysctl is not supported yet"
+            "linux.mountLabel is not supported yet"
         );
         let deny_all =
             serde_json::json!({"resources": {"devices": [{"allow": false, "access": "rwm"}]}});
