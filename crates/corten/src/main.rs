@@ -12,7 +12,7 @@ mod sealed;
 use clap::Parser;
 
 /// The runtime-spec version this binary implements.
-pub const SPEC_VERSION: &str = "1.2.1";
+pub const SPEC_VERSION: &str = lifecycle::spec::SPEC_VERSION;
 
 fn main() {
     let args = argv::normalize(std::env::args().skip(1));

@@ -9,9 +9,11 @@
 //! - `rootfs/`: mounts, /dev, pivot_root
 //! - `process/`: user, cwd, fds, signals, exec
 //! - `container/`: create, start, kill, delete, state, list
+//! - `hooks.rs`: the lifecycle hooks
 
 pub mod container;
 pub mod error;
+pub mod hooks;
 mod init;
 pub mod process;
 pub mod rootfs;

@@ -300,6 +300,14 @@ pub fn set_cloexec(fd: RawFd, on: bool) -> Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, new) }, "fcntl").map(drop)
 }
 
+/// `memfd_create(name, MFD_CLOEXEC)`: an anonymous file, e.g. to collect a
+/// child's output without a pipe that could fill up.
+pub fn memfd(name: &std::ffi::CStr) -> Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated and outlives the call.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    check(fd, "memfd_create").map(owned)
+}
+
 /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`.
 pub fn memfd_sealable(name: &std::ffi::CStr) -> Result<OwnedFd> {
     // SAFETY: `name` is NUL-terminated and outlives the call.

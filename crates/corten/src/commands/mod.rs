@@ -34,10 +34,10 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
     let store = || Store::open(&root_dir(cli));
     match command {
         Command::Create(args) => create::run(&store()?, args, log),
-        Command::Start { id } => start::run(&store()?, id),
+        Command::Start { id } => start::run(&store()?, id, log),
         Command::State { id } => state::run(&store()?, id),
         Command::Kill { all, id, signal } => kill::run(&store()?, id, signal.as_deref(), *all),
-        Command::Delete { force, id } => delete::run(&store()?, id, *force),
+        Command::Delete { force, id } => delete::run(&store()?, id, *force, log),
         Command::Run(args) => run::run(&store()?, args, log),
         Command::List { format, quiet } => list::run(&store()?, format, *quiet),
         Command::Spec { bundle } => {

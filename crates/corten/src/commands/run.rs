@@ -29,9 +29,12 @@ pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
     };
     let id = &args.create.id;
     let pid = super::create::create(store, &args.create, log)?;
-    if let Err(e) = lifecycle::container::start(store, id) {
-        let _ = lifecycle::container::delete(store, id, true);
-        return Err(e);
+    match lifecycle::container::start(store, id) {
+        Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
+        Err(e) => {
+            let _ = lifecycle::container::delete(store, id, true);
+            return Err(e);
+        }
     }
     if args.detach {
         return Ok(0);
@@ -41,7 +44,9 @@ pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
         let _ = sys::signal::set_mask(&mask);
     }
     if !args.keep {
-        lifecycle::container::delete(store, id, true)?;
+        for w in lifecycle::container::delete(store, id, true)? {
+            log.warn(&w);
+        }
     }
     Ok(status)
 }

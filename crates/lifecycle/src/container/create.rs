@@ -39,6 +39,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         let fifo =
             sys::fs::openat(None, &fifo_path, libc::O_RDWR, 0).context("opening exec fifo")?;
         let init = spawn::spawn(Request {
+            id: opts.id,
             bundle: &bundle,
             fifo,
             preserve_fds: opts.preserve_fds,
@@ -64,6 +65,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 .into_iter()
                 .collect(),
             owner: sys_uid(),
+            hooks: bundle.spec.hooks().clone(),
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
@@ -77,7 +79,22 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             warnings: bundle.warnings,
         }),
         Err(e) => {
-            // The init (if any) is already killed by its guard.
+            // The init (if any) is already killed by its guard. The spec's
+            // lifecycle continues with poststop (a failed hook stops the
+            // container); their failures only add to the error's log.
+            if let Some(hooks) = bundle.spec.hooks() {
+                let annotations = bundle
+                    .spec
+                    .annotations()
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let state =
+                    crate::hooks::state_json(opts.id, 0, "stopped", &bundle.dir, &annotations);
+                let poststop = hooks.poststop().as_deref().unwrap_or_default();
+                let _ = crate::hooks::run_all("poststop", poststop, &state);
+            }
             let _ = locked.remove();
             Err(e)
         }

@@ -8,8 +8,9 @@ use crate::state::{ProcState, Status, Store};
 /// How long `delete --force` waits for a SIGKILLed init to go.
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Deletes container `id`.
-pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), Error> {
+/// Deletes container `id`. Returns warnings: a failed poststop hook does
+/// not fail `delete` (runtime spec).
+pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error> {
     let locked = store.lock(id)?;
     let state = locked.load()?;
     let status = locked.status(state.as_ref());
@@ -27,7 +28,21 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<(), Error> {
         let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
         wait_gone(s.init_pid, s.init_start_time)?;
     }
-    locked.remove()
+    let mut warnings = Vec::new();
+    if let Some(st) = &state {
+        let poststop = st
+            .hooks
+            .as_ref()
+            .and_then(|h| h.poststop().clone())
+            .unwrap_or_default();
+        let json =
+            crate::hooks::state_json(id, st.init_pid, "stopped", &st.bundle, &st.annotations);
+        if let Err(e) = crate::hooks::run_all("poststop", &poststop, &json) {
+            warnings.push(crate::error::chain(&e));
+        }
+    }
+    locked.remove()?;
+    Ok(warnings)
 }
 
 fn wait_gone(pid: i32, start_time: u64) -> Result<(), Error> {

@@ -5,8 +5,9 @@ use std::os::fd::AsFd;
 use crate::error::{Context, Error};
 use crate::state::{Status, Store, EXEC_FIFO};
 
-/// Starts container `id`, which must be "created".
-pub fn start(store: &Store, id: &str) -> Result<(), Error> {
+/// Starts container `id`, which must be "created". Returns warnings: a
+/// failed poststart hook does not fail `start` (runtime spec).
+pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
     let locked = store.lock(id)?;
     let state = locked.load()?;
     match locked.status(state.as_ref()) {
@@ -40,5 +41,18 @@ pub fn start(store: &Store, id: &str) -> Result<(), Error> {
     };
     sys::fs::write(fifo.as_fd(), &[0]).context("writing exec fifo")?;
     std::fs::remove_file(&fifo_path).context("removing exec fifo")?;
-    Ok(())
+    let mut warnings = Vec::new();
+    if let Some(st) = &state {
+        let poststart = st
+            .hooks
+            .as_ref()
+            .and_then(|h| h.poststart().clone())
+            .unwrap_or_default();
+        let json =
+            crate::hooks::state_json(id, st.init_pid, "running", &st.bundle, &st.annotations);
+        if let Err(e) = crate::hooks::run_all("poststart", &poststart, &json) {
+            warnings.push(crate::error::chain(&e));
+        }
+    }
+    Ok(warnings)
 }

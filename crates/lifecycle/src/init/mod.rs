@@ -9,6 +9,7 @@
 mod stage;
 
 use std::convert::Infallible;
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::error::{Context as _, Error};
@@ -21,6 +22,7 @@ use crate::spec::Bundle;
 /// Everything the init needs; borrowed from the runtime's memory, which the
 /// clone copied.
 pub(crate) struct Context<'a> {
+    pub id: &'a str,
     pub bundle: &'a Bundle,
     pub plan: &'a Plan,
     pub chan: Channel,
@@ -58,6 +60,8 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
     let root = rootfs::prepare(ctx.bundle, ctx.plan)?;
+    // Hooks see the mounts but not yet the new root.
+    let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
     rootfs::enter(root, ctx.no_pivot)?;
     // Through the container's /proc, before readonlyPaths cover /proc/sys.
@@ -91,6 +95,11 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         .send(&Message::Parked)
         .context("sync: sending parked")?;
     wait_for_start(ctx.fifo.as_fd());
+    if let Err(e) = start_container_hooks(ctx, host_pid) {
+        // `start` has returned: the container's stderr is the only witness.
+        let _ = writeln!(std::io::stderr(), "corten: {}", crate::error::chain(&e));
+        sys::process::exit_now(1);
+    }
     process::signals::reset_before_exec()?;
     Err(exec.exec())
 }
@@ -114,6 +123,72 @@ fn guard_until_parked(ctx: &Context<'_>) {
             sys::process::exit_now(1);
         }
     }
+}
+
+fn hook_list<'s>(
+    ctx: &'s Context<'_>,
+    pick: fn(&'s oci_spec::runtime::Hooks) -> &'s Option<Vec<oci_spec::runtime::Hook>>,
+) -> &'s [oci_spec::runtime::Hook] {
+    ctx.bundle
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| pick(h).as_deref())
+        .unwrap_or_default()
+}
+
+/// Asks the runtime to run prestart and createRuntime, then runs
+/// createContainer here, in the container's namespaces. Returns the init's
+/// pid as the runtime sees it (hooks' state carries it), when any hook needs it.
+#[allow(deprecated)]
+fn create_hooks(ctx: &Context<'_>) -> Result<Option<i32>, Error> {
+    let any = [
+        hook_list(ctx, |h| h.prestart()),
+        hook_list(ctx, |h| h.create_runtime()),
+        hook_list(ctx, |h| h.create_container()),
+        hook_list(ctx, |h| h.start_container()),
+    ]
+    .iter()
+    .any(|l| !l.is_empty());
+    if !any {
+        return Ok(None);
+    }
+    ctx.chan
+        .send(&Message::RunCreateHooks)
+        .context("sync: requesting hooks")?;
+    let pid = match ctx.chan.recv() {
+        Ok(Message::CreateHooksDone(pid)) => pid,
+        _ => sys::process::exit_now(1),
+    };
+    let state = hook_state(ctx, pid, "creating");
+    crate::hooks::run_all(
+        "createContainer",
+        hook_list(ctx, |h| h.create_container()),
+        &state,
+    )?;
+    Ok(Some(pid))
+}
+
+/// startContainer, after `start` and before the execve.
+fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(), Error> {
+    let hooks = hook_list(ctx, |h| h.start_container());
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let state = hook_state(ctx, host_pid.unwrap_or(0), "created");
+    crate::hooks::run_all("startContainer", hooks, &state)
+}
+
+fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
+    let annotations = ctx
+        .bundle
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    crate::hooks::state_json(ctx.id, pid, status, &ctx.bundle.dir, &annotations)
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.

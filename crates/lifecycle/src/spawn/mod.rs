@@ -15,6 +15,8 @@ use sync::{Channel, Message, RecvError};
 
 /// What `create` asks of the spawn.
 pub struct Request<'a> {
+    /// The container's id (for the hooks' state).
+    pub id: &'a str,
     pub bundle: &'a Bundle,
     /// exec.fifo opened read-write, for the init to block on.
     pub fifo: OwnedFd,
@@ -88,6 +90,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         sys::process::Fork::Child => {
             drop(parent_end);
             init::main(init::Context {
+                id: req.id,
                 bundle: req.bundle,
                 plan: &plan,
                 chan: child_end,
@@ -106,12 +109,12 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         chan: parent_end,
         committed: false,
     };
-    drive(&mut guard, first, req.bundle)?;
+    drive(&mut guard, first, req.id, req.bundle)?;
     Ok(guard)
 }
 
 /// Answers the init's requests until it is ready or fails.
-fn drive(init: &mut Init, first: i32, bundle: &Bundle) -> Result<(), Error> {
+fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
         let msg = match init.chan.recv() {
@@ -146,6 +149,12 @@ fn drive(init: &mut Init, first: i32, bundle: &Bundle) -> Result<(), Error> {
                 // Stage 1 exits right after sending this.
                 let _ = sys::process::waitpid(first, false);
             }
+            Message::RunCreateHooks => {
+                run_create_hooks(init.pid, id, bundle)?;
+                init.chan
+                    .send(&Message::CreateHooksDone(init.pid))
+                    .context("sync: hooks done")?;
+            }
             Message::Ready => return Ok(()),
             Message::Error(e) => {
                 if first != init.pid {
@@ -160,6 +169,26 @@ fn drive(init: &mut Init, first: i32, bundle: &Bundle) -> Result<(), Error> {
             }
         }
     }
+}
+
+/// prestart and createRuntime, in the runtime's namespaces.
+fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
+    let Some(hooks) = bundle.spec.hooks() else {
+        return Ok(());
+    };
+    let annotations = bundle
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let state = |status| crate::hooks::state_json(id, pid, status, &bundle.dir, &annotations);
+    #[allow(deprecated)]
+    let prestart = hooks.prestart().as_deref().unwrap_or_default();
+    crate::hooks::run_all("prestart", prestart, &state("created"))?;
+    let create_runtime = hooks.create_runtime().as_deref().unwrap_or_default();
+    crate::hooks::run_all("createRuntime", create_runtime, &state("creating"))
 }
 
 /// How the first child ended, for the message when it died without a word.

@@ -17,8 +17,11 @@
 //!        |--- TimeOffsetsWritten ------------------------->|
 //!        |                                                 | [pid or time namespace: fork stage 2,
 //!        |<---------------------------------- Stage2Pid ---|  stage 1 exits; stage 2 is the init]
-//!        |                                                 | hostname, rootfs, pivot_root, user,
-//!        |                                                 | cwd, command lookup, fds
+//!        |                                                 | hostname, mounts, /dev
+//!        |<---------------------------- RunCreateHooks ----|  only when the config has such hooks
+//!        |  prestart, createRuntime hooks                  |
+//!        |--- CreateHooksDone{pid} ----------------------->|  createContainer hooks
+//!        |                                                 | pivot_root, user, cwd, lookup, fds
 //!        |<-------------------------------------- Ready ---|
 //!        |  write state.json and --pid-file                |
 //!        |--- Ack ---------------------------------------->|  clear the parent-death signal
@@ -68,6 +71,10 @@ pub enum Message {
     TimeOffsetsWritten,
     /// stage 1 → runtime: the init is this pid (in the runtime's pid namespace).
     Stage2Pid(i32),
+    /// init → runtime: mounts are done; run prestart and createRuntime.
+    RunCreateHooks,
+    /// runtime → init: they ran; the init's pid for the hooks' state.
+    CreateHooksDone(i32),
     /// init → runtime: set up and waiting for `start`.
     Ready,
     /// runtime → init: the container is recorded; park.

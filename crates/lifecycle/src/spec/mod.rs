@@ -9,6 +9,9 @@ use oci_spec::runtime::Spec;
 
 use crate::error::Error;
 
+/// The runtime-spec version this runtime implements.
+pub const SPEC_VERSION: &str = "1.2.1";
+
 /// A bundle whose config is parsed and checked.
 #[derive(Debug)]
 pub struct Bundle {

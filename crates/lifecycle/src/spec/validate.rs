@@ -89,8 +89,7 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let process = spec.process().as_ref();
     let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
-    let checks: [(&str, bool); 13] = [
-        ("hooks", spec.hooks().is_some()),
+    let checks: [(&str, bool); 12] = [
         (
             "linux.resources (cgroups)",
             linux

@@ -48,6 +48,10 @@ pub struct State {
     pub annotations: BTreeMap<String, String>,
     /// The uid that created the container.
     pub owner: u32,
+    /// The config's hooks: poststart and poststop run from here, so a
+    /// bundle edited after `create` cannot change them.
+    #[serde(default)]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// A container's status as the runtime spec names it.
@@ -374,6 +378,7 @@ mod tests {
             created: time::now_rfc3339(),
             annotations: BTreeMap::new(),
             owner: 0,
+            hooks: None,
         }
     }
 

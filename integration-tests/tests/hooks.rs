@@ -1,0 +1,153 @@
+//! Lifecycle hooks: where and when each runs, and what it reads on stdin.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A hook that appends its name and its stdin (one line) to `log`.
+fn logging_hook(log: &str, name: &str) -> Value {
+    json!({
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!("printf '%s ' {name} >> {log}; cat >> {log}; echo >> {log}")],
+        "env": ["PATH=/bin:/usr/bin"],
+        "timeout": 10
+    })
+}
+
+fn read_log(path: &std::path::Path) -> Vec<(String, Value)> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let (name, json) = l.split_once(' ').unwrap();
+            (name.to_string(), serde_json::from_str(json).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_hook_runs_in_order_with_the_state_on_stdin() {
+    if is_runc() {
+        // runc passes other statuses to some hooks (runtime-tools' hooks_stdin).
+        return;
+    }
+    let mut b = Bundle::new("hooks");
+    let log = b.tmp.join("hooks.log");
+    let log_s = log.display().to_string();
+    b.config_mut(|c| {
+        c["annotations"] = json!({"org.example": "hooked"});
+        c["hooks"] = json!({
+            "prestart": [logging_hook(&log_s, "prestart")],
+            "createRuntime": [logging_hook(&log_s, "createRuntime")],
+            "createContainer": [logging_hook(&log_s, "createContainer")],
+            "poststart": [logging_hook(&log_s, "poststart")],
+            "poststop": [logging_hook(&log_s, "poststop")]
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.create(&id);
+    let pid = b.pid(&id);
+    let names =
+        |entries: &[(String, Value)]| entries.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&read_log(&log)),
+        ["prestart", "createRuntime", "createContainer"]
+    );
+    b.start(&id);
+    b.wait_status(&id, "stopped");
+    b.delete(&id);
+    let entries = read_log(&log);
+    assert_eq!(
+        names(&entries),
+        [
+            "prestart",
+            "createRuntime",
+            "createContainer",
+            "poststart",
+            "poststop"
+        ]
+    );
+    let want_status = ["created", "creating", "creating", "running", "stopped"];
+    for ((name, state), status) in entries.iter().zip(want_status) {
+        assert_eq!(state["id"], id.as_str(), "{name}");
+        assert_eq!(state["status"], status, "{name}");
+        assert_eq!(state["bundle"], b.dir_str().as_str(), "{name}");
+        assert_eq!(state["annotations"]["org.example"], "hooked", "{name}");
+        if name != "poststop" {
+            assert_eq!(state["pid"], pid, "{name}");
+        }
+    }
+    b.assert_clean(&id);
+}
+
+#[test]
+fn start_container_hook_runs_inside_the_container() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("hookstart");
+    b.config_mut(|c| {
+        c["root"]["readonly"] = json!(false);
+        // The path resolves in the container: the rootfs's own sh.
+        c["hooks"] = json!({"startContainer": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "hostname > /hook-ran; cat >> /hook-ran"]
+        }]});
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.run(&id).ok();
+    let text = fs::read_to_string(b.rootfs.join("hook-ran")).unwrap();
+    let (host, state) = text.split_once('\n').unwrap();
+    assert_eq!(host, "corten", "ran in the container's uts namespace");
+    let state: Value = serde_json::from_str(state).unwrap();
+    assert_eq!(state["status"], "created");
+    b.assert_clean(&id);
+}
+
+#[test]
+fn failing_prestart_hook_fails_create_and_cleans_up() {
+    let mut b = Bundle::new("hookfail");
+    let log = b.tmp.join("poststop.log");
+    let log_s = log.display().to_string();
+    b.config_mut(|c| {
+        c["hooks"] = json!({
+            "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no-go >&2; exit 7"]}],
+            "poststop": [logging_hook(&log_s, "poststop")]
+        });
+    });
+    let id = b.id();
+    let out = b.corten(&["create", "--bundle", &b.dir_str(), &id]);
+    out.fails_with(1, "prestart");
+    if !is_runc() {
+        assert!(
+            out.stderr.contains("no-go"),
+            "the hook's output is in the error: {}",
+            out.stderr
+        );
+        assert_eq!(
+            read_log(&log).len(),
+            1,
+            "poststop runs after a failed create"
+        );
+    }
+    b.assert_clean(&id);
+}
+
+#[test]
+fn hook_timeout_fails_create() {
+    let mut b = Bundle::new("hooktimeout");
+    b.config_mut(|c| {
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    });
+    let id = b.id();
+    let started = std::time::Instant::now();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "timed out");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    b.assert_clean(&id);
+}
