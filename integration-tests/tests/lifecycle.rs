@@ -473,3 +473,27 @@ fn concurrent_kills() {
     b.assert_gone(&id);
     b.assert_clean(&id);
 }
+
+/// runtime-tools' `start` case, which runc fails: a config without
+/// `process` can be created; only `start` fails, and the container stays.
+#[test]
+fn config_without_process_creates_but_does_not_start() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("noprocess");
+    b.config_mut(|c| {
+        c.as_object_mut().unwrap().remove("process");
+    });
+    let id = b.id();
+    b.create(&id);
+    assert_eq!(b.state(&id)["status"], "created");
+    b.corten(&["start", &id]).fails_with(1, "without a process");
+    assert_eq!(
+        b.state(&id)["status"],
+        "created",
+        "a failed start leaves the container as it was"
+    );
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

@@ -66,6 +66,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 .collect(),
             owner: sys_uid(),
             hooks: bundle.spec.hooks().clone(),
+            has_process: bundle.spec.process().is_some(),
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;

@@ -28,6 +28,11 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
             ))
         }
     }
+    if state.as_ref().is_some_and(|s| !s.has_process) {
+        return Err(Error::InvalidState(
+            "cannot start a container without a process (config.json has no \"process\")".into(),
+        ));
+    }
     let fifo_path = locked.dir().join(EXEC_FIFO);
     // Non-blocking: if the init is gone there is no reader and open fails
     // with ENXIO instead of hanging.

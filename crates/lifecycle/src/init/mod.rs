@@ -67,7 +67,12 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Through the container's /proc, before readonlyPaths cover /proc/sys.
     process::sysctl::apply(spec)?;
     rootfs::finish(spec)?;
-    let exec = process::Exec::prepare(spec)?;
+    // A config without `process` is created; `start` refuses it (runtime spec).
+    let exec = spec
+        .process()
+        .as_ref()
+        .map(|_| process::Exec::prepare(spec))
+        .transpose()?;
     // Raising a hard limit needs CAP_SYS_RESOURCE: before the user switch.
     process::limits::apply_rlimits(spec)?;
     // The user switch comes after the rootfs (mounts and mknod need root) and
@@ -76,7 +81,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // CVE-2024-21626: chdir only now that no host directory fd is left open
     // to reach through /proc/self/fd, and verify the result is inside the root.
     process::enter_cwd(spec)?;
-    let exec = exec.resolve()?;
+    let exec = exec.map(process::Exec::resolve).transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.preserve_fds)?;
@@ -101,7 +106,11 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::process::exit_now(1);
     }
     process::signals::reset_before_exec()?;
-    Err(exec.exec())
+    match exec {
+        Some(exec) => Err(exec.exec()),
+        // `start` never releases a container without a process.
+        None => sys::process::exit_now(1),
+    }
 }
 
 /// Protections that hold from the clone until the init is parked.

@@ -52,6 +52,14 @@ pub struct State {
     /// bundle edited after `create` cannot change them.
     #[serde(default)]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// False for a config without `process`: such a container can be
+    /// created, deleted and killed, but not started.
+    #[serde(default = "yes")]
+    pub has_process: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A container's status as the runtime spec names it.
@@ -379,6 +387,7 @@ mod tests {
             annotations: BTreeMap::new(),
             owner: 0,
             hooks: None,
+            has_process: true,
         }
     }
 
