@@ -344,3 +344,69 @@ fn sysctl_outside_the_containers_namespaces_is_refused() {
         .fails_with(1, "not in a separate kernel namespace");
     b.assert_clean(&id);
 }
+
+/// Fields of /proc/1/stat after the command name: (nice, policy).
+fn nice_and_policy(stat: &str) -> (i64, i64) {
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After ") ": state is field 3; nice is field 19, policy field 41.
+    (f[19 - 3].parse().unwrap(), f[41 - 3].parse().unwrap())
+}
+
+#[test]
+fn scheduler_io_priority_affinity_personality_and_memory_policy() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("sched");
+    b.config_mut(|c| {
+        c["process"]["scheduler"] =
+            json!({"policy": "SCHED_BATCH", "nice": 7, "flags": ["SCHED_FLAG_RESET_ON_FORK"]});
+        c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0});
+        c["process"]["execCPUAffinity"] = json!({"initial": "0-1", "final": "0"});
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+        c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+    });
+    b.set_sh(
+        "cat /proc/1/stat; ionice -p 1; uname -m; grep Cpus_allowed_list /proc/1/status; \
+         grep -c bind:0 /proc/1/numa_maps",
+    );
+    let out = b.run_ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        nice_and_policy(lines[0]),
+        (7, 3),
+        "SCHED_BATCH (3) with nice 7"
+    );
+    assert_eq!(lines[1].trim(), "idle", "I/O class");
+    assert_eq!(lines[2].trim(), "i686", "LINUX32 personality");
+    assert_eq!(
+        lines[3].split_whitespace().last(),
+        Some("0"),
+        "final CPU affinity"
+    );
+    assert!(
+        lines[4].trim().parse::<u32>().unwrap() > 0,
+        "MPOL_BIND to node 0: {out}"
+    );
+}
+
+#[test]
+fn bad_scheduler_and_host_security_modules_are_refused() {
+    let mut b = Bundle::new("schedbad");
+    let id = b.id();
+    b.config_mut(|c| c["process"]["scheduler"] = json!({"policy": "SCHED_NOPE"}));
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "SCHED_NOPE");
+    b.assert_clean(&id);
+    if is_runc() || std::path::Path::new("/sys/module/apparmor/parameters/enabled").exists() {
+        return;
+    }
+    b.config_mut(|c| {
+        c["process"].as_object_mut().unwrap().remove("scheduler");
+        c["process"]["apparmorProfile"] = json!("docker-default");
+    });
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "AppArmor is not enabled on this host");
+    b.assert_clean(&id);
+}

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod mount;
 pub mod ns;
 pub mod process;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 

@@ -51,11 +51,13 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
     sys::process::setsid().context("setsid")?;
+    process::sched::apply_affinity(spec, false)?;
     if let Some(name) = ctx.keyring {
         sys::process::join_session_keyring(name).context("joining a session keyring")?;
     }
     // Still on the host's /proc, and still privileged enough to lower it.
     process::limits::apply_oom_score_adj(spec)?;
+    process::lsm::apply(spec)?;
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
@@ -73,8 +75,10 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         .as_ref()
         .map(|_| process::Exec::prepare(spec))
         .transpose()?;
-    // Raising a hard limit needs CAP_SYS_RESOURCE: before the user switch.
+    // Raising a hard limit needs CAP_SYS_RESOURCE, a real-time policy
+    // CAP_SYS_NICE: before the user switch.
     process::limits::apply_rlimits(spec)?;
+    process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
     process::user::switch(spec)?;
@@ -106,6 +110,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::process::exit_now(1);
     }
     process::signals::reset_before_exec()?;
+    process::sched::apply_affinity(spec, true)?;
     match exec {
         Some(exec) => Err(exec.exec()),
         // `start` never releases a container without a process.

@@ -3,6 +3,8 @@
 pub mod caps;
 pub mod fds;
 pub mod limits;
+pub mod lsm;
+pub mod sched;
 pub mod signals;
 pub mod sysctl;
 pub mod user;

@@ -23,6 +23,8 @@ pub struct Bundle {
     pub rootfs: PathBuf,
     /// Things the pre-pass dropped and the user should know about.
     pub warnings: Vec<String>,
+    /// process.scheduler (which oci-spec cannot parse).
+    pub scheduler: Option<crate::process::sched::Scheduler>,
 }
 
 /// Reads, pre-passes, parses and validates `<dir>/config.json`.
@@ -38,7 +40,11 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
     })?;
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    let (value, warnings) = prepass::run(value)?;
+    let prepass::Prepassed {
+        value,
+        warnings,
+        scheduler,
+    } = prepass::run(value)?;
     let spec: Spec = serde_json::from_value(value)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     let rootfs = validate::check(&spec, &dir)?;
@@ -47,6 +53,7 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
         spec,
         rootfs,
         warnings,
+        scheduler,
     })
 }
 

@@ -3,8 +3,8 @@
 //! oci-spec fails the whole parse on a capability name it does not know (a
 //! newer kernel's, or a typo) and on the scheduler flag names the runtime
 //! spec itself uses. runc skips unknown capabilities with a warning; so do we.
-//! Scheduler settings are not applied yet, so they are refused by validation
-//! from the raw value rather than mis-parsed.
+//! `process.scheduler` is taken out of the JSON and parsed by corten
+//! (process::sched::Scheduler).
 
 use serde_json::Value;
 
@@ -18,8 +18,18 @@ const CAP_SETS: [&str; 5] = [
     "ambient",
 ];
 
-/// Returns the value oci-spec can parse and the warnings to print.
-pub fn run(mut value: Value) -> Result<(Value, Vec<String>), Error> {
+/// What the pre-pass hands on.
+pub struct Prepassed {
+    /// The value oci-spec can parse.
+    pub value: Value,
+    /// Things dropped that the user should know about.
+    pub warnings: Vec<String>,
+    /// process.scheduler, parsed by corten.
+    pub scheduler: Option<crate::process::sched::Scheduler>,
+}
+
+/// Edits the raw config so that oci-spec can parse it.
+pub fn run(mut value: Value) -> Result<Prepassed, Error> {
     if !value.is_object() {
         return Err(Error::Config("config.json must be a JSON object".into()));
     }
@@ -43,12 +53,18 @@ pub fn run(mut value: Value) -> Result<(Value, Vec<String>), Error> {
             });
         }
     }
-    if let Some(process) = value.get_mut("process").and_then(Value::as_object_mut) {
-        if process.contains_key("scheduler") {
-            return Err(Error::Unsupported("process.scheduler".into()));
-        }
-    }
-    Ok((value, warnings))
+    let scheduler = match value.get_mut("process").and_then(Value::as_object_mut) {
+        Some(process) => process
+            .remove("scheduler")
+            .map(crate::process::sched::Scheduler::from_json)
+            .transpose()?,
+        None => None,
+    };
+    Ok(Prepassed {
+        value,
+        warnings,
+        scheduler,
+    })
 }
 
 #[cfg(test)]
@@ -58,7 +74,8 @@ mod tests {
     #[test]
     fn unknown_capability_is_dropped_with_a_warning() {
         let v = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_BOGUS"]}}});
-        let (v, w) = run(v).unwrap();
+        let p = run(v).unwrap();
+        let (v, w) = (p.value, p.warnings);
         assert_eq!(
             v.pointer("/process/capabilities/bounding").unwrap(),
             &serde_json::json!(["CAP_CHOWN"])

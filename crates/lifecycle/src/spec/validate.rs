@@ -83,19 +83,17 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
 }
 
 /// A field corten does not apply yet is an error, never silently ignored:
-/// a config asking for a limit, a hook or a security profile must not run
-/// without it.
+/// a config asking for a limit or a security profile must not run without
+/// it. Fields that depend on the host say so when the host lacks them.
 fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let process = spec.process().as_ref();
     let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
-    let checks: [(&str, bool); 12] = [
-        (
-            "linux.resources (cgroups)",
-            linux
-                .and_then(|l| l.resources().as_ref())
-                .is_some_and(has_resources),
-        ),
+    let resources = linux
+        .and_then(|l| l.resources().as_ref())
+        .is_some_and(has_resources);
+    let checks: [(&str, bool); 5] = [
+        ("linux.resources (cgroups)", resources),
         (
             "linux.cgroupsPath (cgroups)",
             linux.and_then(|l| l.cgroups_path().as_ref()).is_some(),
@@ -105,20 +103,8 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
             linux.and_then(|l| l.seccomp().as_ref()).is_some(),
         ),
         (
-            "linux.mountLabel",
-            set(linux.and_then(|l| l.mount_label().as_ref())),
-        ),
-        (
             "linux.intelRdt",
             linux.and_then(|l| l.intel_rdt().as_ref()).is_some(),
-        ),
-        (
-            "linux.personality",
-            linux.and_then(|l| l.personality().as_ref()).is_some(),
-        ),
-        (
-            "linux.memoryPolicy",
-            linux.and_then(|l| l.memory_policy().as_ref()).is_some(),
         ),
         (
             "linux.netDevices",
@@ -126,29 +112,33 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
                 .and_then(|l| l.net_devices().as_ref())
                 .is_some_and(|m| !m.is_empty()),
         ),
-        (
-            "process.apparmorProfile",
-            set(process.and_then(|p| p.apparmor_profile().as_ref())),
-        ),
-        (
-            "process.selinuxLabel",
-            set(process.and_then(|p| p.selinux_label().as_ref())),
-        ),
-        (
-            "process.ioPriority",
-            process.and_then(|p| p.io_priority().as_ref()).is_some(),
-        ),
-        (
-            "process.execCPUAffinity",
-            process
-                .and_then(|p| p.exec_cpu_affinity().as_ref())
-                .is_some(),
-        ),
     ];
-    match checks.iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(Error::Unsupported((*name).to_string())),
-        None => Ok(()),
+    if let Some((name, _)) = checks.iter().find(|(_, present)| *present) {
+        return Err(Error::Unsupported((*name).to_string()));
     }
+    if set(process.and_then(|p| p.apparmor_profile().as_ref()))
+        && !crate::process::lsm::apparmor_enabled()
+    {
+        return Err(Error::Config(
+            "process.apparmorProfile: AppArmor is not enabled on this host".into(),
+        ));
+    }
+    let selinux = set(process.and_then(|p| p.selinux_label().as_ref()));
+    let mount_label = set(linux.and_then(|l| l.mount_label().as_ref()));
+    if (selinux || mount_label) && !crate::process::lsm::selinux_enabled() {
+        let field = if selinux {
+            "process.selinuxLabel"
+        } else {
+            "linux.mountLabel"
+        };
+        return Err(Error::Config(format!(
+            "{field}: SELinux is not enabled on this host"
+        )));
+    }
+    if mount_label {
+        return Err(Error::Unsupported("linux.mountLabel".into()));
+    }
+    crate::process::sched::validate(spec)
 }
 
 /// Whether `r` asks for anything: an empty object, or a device list that
@@ -199,11 +189,19 @@ mod tests {
 
     #[test]
     fn unimplemented_fields_are_refused_by_name() {
-        let e = super::refuse_unimplemented(&spec(serde_json::json!({"mountLabel": "x"})));
+        let e =
+            super::refuse_unimplemented(&spec(serde_json::json!({"intelRdt": {"closID": "x"}})));
         assert_eq!(
             e.unwrap_err().to_string(),
-            "linux.mountLabel is not supported yet"
+            "linux.intelRdt is not supported yet"
         );
+        if !crate::process::lsm::selinux_enabled() {
+            let e = super::refuse_unimplemented(&spec(serde_json::json!({"mountLabel": "x"})));
+            assert!(e
+                .unwrap_err()
+                .to_string()
+                .contains("SELinux is not enabled on this host"));
+        }
         let deny_all =
             serde_json::json!({"resources": {"devices": [{"allow": false, "access": "rwm"}]}});
         assert!(
