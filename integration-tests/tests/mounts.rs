@@ -400,3 +400,61 @@ fn masked_and_readonly_paths() {
         assert_eq!(b.run_ok(), "", "{file} is masked");
     }
 }
+
+#[test]
+fn tmpcopyup_fills_the_tmpfs_with_what_it_hides() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = Bundle::new("copyup");
+    let data = b.rootfs.join("data");
+    fs::create_dir_all(data.join("sub")).unwrap();
+    fs::write(data.join("sub/file"), "image content").unwrap();
+    // chown first: it clears the setuid bit.
+    std::os::unix::fs::chown(data.join("sub/file"), Some(1234), Some(5678)).unwrap();
+    fs::set_permissions(data.join("sub/file"), fs::Permissions::from_mode(0o4755)).unwrap();
+    // A link that would read a host file if it were followed.
+    std::os::unix::fs::symlink("/etc/shadow", data.join("link")).unwrap();
+    let fifo = std::ffi::CString::new(data.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a valid path string; mkfifo has no other effects.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o640) }, 0);
+    b.config_mut(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "tmpfs", "source": "tmpfs",
+            "options": ["tmpcopyup", "nosuid", "mode=755"]
+        }));
+    });
+    b.set_sh(
+        "grep ' /data ' /proc/self/mountinfo | grep -c tmpfs; cat /data/sub/file; echo; \
+         stat -c '%a %u %g' /data/sub/file; readlink /data/link; stat -c %F /data/fifo; \
+         echo written > /data/new",
+    );
+    let out = b.run_ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "1",
+            "image content",
+            "4755 1234 5678",
+            "/etc/shadow",
+            "fifo"
+        ],
+        "{out}"
+    );
+    assert!(
+        !data.join("new").exists(),
+        "writes go to the tmpfs, not the image"
+    );
+
+    // Read-only: filled, then remounted read-only.
+    b.config_mut(|c| {
+        let m = c["mounts"].as_array_mut().unwrap().last_mut().unwrap();
+        m["options"] = json!(["tmpcopyup", "ro"]);
+    });
+    b.set_sh(
+        "cat /data/sub/file; echo; touch /data/x 2>/dev/null && echo writable || echo read-only",
+    );
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        ["image content", "read-only"]
+    );
+}

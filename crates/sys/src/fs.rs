@@ -185,6 +185,25 @@ pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat> {
     Ok(st)
 }
 
+/// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
+pub fn fstatat_nofollow(dir: BorrowedFd<'_>, name: &Path) -> Result<libc::stat> {
+    let c = cstr("stat", name)?;
+    // SAFETY: stat is plain data; all-zero is valid and the kernel fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer, `c` is NUL-terminated and `dir`
+    // is live for the call.
+    let ret = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    check(ret, "stat").map_err(|e| e.with_path(name))?;
+    Ok(st)
+}
+
 /// `fstatvfs(fd)` mount flags (`ST_RDONLY`, `ST_NOSUID`, ...).
 pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
     // SAFETY: statvfs is plain data; all-zero is valid and the kernel fills it.

@@ -7,6 +7,7 @@
 //! (CVE-2021-30465).
 
 mod cgroupfs;
+mod copyup;
 mod devices;
 mod mounts;
 mod paths;

@@ -30,6 +30,8 @@ pub struct MountOptions {
     pub recursive: MountAttr,
     /// Filesystem-specific options, comma-joined.
     pub data: String,
+    /// tmpcopyup: fill a new tmpfs with what it hides.
+    pub copyup: bool,
 }
 
 /// Flag options: (name, set?, flag).
@@ -136,7 +138,9 @@ impl MountOptions {
             } else if let Some(&(_, attr)) = RECURSIVE_ATIME.iter().find(|(n, _)| *n == opt) {
                 out.recursive.attr_clr |= m::MOUNT_ATTR__ATIME;
                 out.recursive.attr_set = (out.recursive.attr_set & !m::MOUNT_ATTR__ATIME) | attr;
-            } else if matches!(opt, "tmpcopyup" | "idmap" | "ridmap") {
+            } else if opt == "tmpcopyup" {
+                out.copyup = true;
+            } else if matches!(opt, "idmap" | "ridmap") {
                 return Err(Error::Unsupported(format!("mount option {opt:?}")));
             } else if opt.starts_with("x-") || opt.starts_with("X-") {
                 // mount(8)'s userspace-only options: never for the kernel.
@@ -178,7 +182,21 @@ pub fn mount_one(ctx: &Ctx<'_>, mount: &Mount) -> Result<(), Error> {
             .source()
             .clone()
             .unwrap_or_else(|| PathBuf::from(fstype));
-        let flags = opts.flags & !libc::MS_REMOUNT;
+        let mut flags = opts.flags & !libc::MS_REMOUNT;
+        let hidden = if opts.copyup {
+            if fstype != "tmpfs" {
+                return Err(Error::Config(format!(
+                    "tmpcopyup needs a tmpfs mount, not {fstype}"
+                )));
+            }
+            // Filled while writable, made read-only after.
+            flags &= !libc::MS_RDONLY;
+            let fd = sys::fs::open_in_root(ctx.root, &dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                .context("opening the directory to copy up")?;
+            Some(fd)
+        } else {
+            None
+        };
         let r = m::mount(
             Some(&src),
             &sys::fs::proc_fd_path(target.as_fd()),
@@ -202,6 +220,23 @@ pub fn mount_one(ctx: &Ctx<'_>, mount: &Mount) -> Result<(), Error> {
                 .context("binding /sys")?;
             }
             other => other.context(format!("mounting {fstype}"))?,
+        }
+        if let Some(hidden) = hidden {
+            let fresh =
+                sys::fs::open_in_root(ctx.root, &dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                    .context("opening the new tmpfs")?;
+            super::copyup::copy_tree(hidden.as_fd(), fresh.as_fd()).context("tmpcopyup")?;
+            if opts.flags & libc::MS_RDONLY != 0 {
+                let at = sys::fs::proc_fd_path(fresh.as_fd());
+                m::mount(
+                    None,
+                    &at,
+                    None,
+                    libc::MS_REMOUNT | (opts.flags & !libc::MS_REMOUNT),
+                    Some(&opts.data),
+                )
+                .context("making the copied-up tmpfs read-only")?;
+            }
         }
     }
     apply_after(ctx.root, &dest, &opts)
@@ -337,7 +372,11 @@ mod tests {
 
     #[test]
     fn unsupported_options_are_refused_not_ignored() {
-        assert!(MountOptions::parse(&["tmpcopyup".to_string()]).is_err());
+        assert!(
+            MountOptions::parse(&["tmpcopyup".to_string()])
+                .unwrap()
+                .copyup
+        );
         assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
     }
 }
