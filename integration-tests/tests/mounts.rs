@@ -458,3 +458,37 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_hides() {
         ["image content", "read-only"]
     );
 }
+
+#[test]
+fn idmapped_bind_mount_maps_file_owners() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("idmap");
+    let host = b.tmp.join("idmap-src");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("by-root"), "r").unwrap();
+    fs::write(host.join("by-5"), "5").unwrap();
+    std::os::unix::fs::chown(host.join("by-5"), Some(5), Some(5)).unwrap();
+    let host_s = host.display().to_string();
+    b.config_mut(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/idmapped", "type": "bind", "source": host_s,
+            "options": ["bind", "ro"],
+            "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": 2000, "size": 1}]
+        }));
+    });
+    b.set_sh("stat -c '%u %g' /idmapped/by-root /idmapped/by-5; touch /idmapped/x 2>/dev/null || echo ro");
+    let out = b.run_ok();
+    // Owned by 0 on disk: shown through the map as 1000:2000. An owner the
+    // map does not cover is the overflow id.
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["1000 2000", "65534 65534", "ro"],
+        "{out}"
+    );
+    // The host's files are untouched.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(host.join("by-root")).unwrap().uid(), 0);
+}

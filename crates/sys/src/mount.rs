@@ -76,32 +76,60 @@ pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
 
-/// A detached, read-only bind mount of `path` (a file or a directory): a
-/// mount in no namespace, which no one can remount, reached only through
-/// the returned descriptor.
-pub fn detached_readonly_bind(path: &Path) -> Result<std::os::fd::OwnedFd> {
+/// A detached copy of the mount at `path` (with `recursive`, of the mounts
+/// below it too): a mount in no namespace, reached only through the
+/// returned descriptor until [`move_mount_to`] attaches it.
+pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<std::os::fd::OwnedFd> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
     let c = cstr("open_tree", path)?;
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | rec;
     // SAFETY: `c` is NUL-terminated and outlives the call; open_tree returns
     // a new descriptor that we take ownership of below.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
     let fd = check_long(ret, "open_tree").map_err(|e| e.with_path(path))?;
     // SAFETY: open_tree succeeded, so `fd` is a new descriptor nobody else owns.
-    let fd =
-        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) };
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
+}
+
+/// A detached, read-only bind mount of `path` (a file or a directory): a
+/// mount in no namespace, which no one can remount.
+pub fn detached_readonly_bind(path: &Path) -> Result<std::os::fd::OwnedFd> {
+    let fd = open_tree_clone(path, false)?;
     let attr = MountAttr {
         attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
         ..Default::default()
     };
     mount_setattr(std::os::fd::AsFd::as_fd(&fd), &attr, 0)?;
     Ok(fd)
+}
+
+/// Sets `attr` on the detached tree `fd` (and below it with `recursive`).
+pub fn set_tree_attr(fd: BorrowedFd<'_>, attr: &MountAttr, recursive: bool) -> Result<()> {
+    mount_setattr(fd, attr, if recursive { AT_RECURSIVE } else { 0 })
+}
+
+/// MOUNT_ATTR_IDMAP: files appear with ids mapped through `userns_fd`.
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// Attaches the detached mount `tree` on the directory or file `target`.
+pub fn move_mount_to(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    let empty = c"";
+    // SAFETY: both descriptors are live for the call and both paths are the
+    // empty string, which the EMPTY_PATH flags make refer to them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            empty.as_ptr(),
+            target.as_raw_fd(),
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    check_long(ret, "move_mount").map(drop)
 }
 
 /// Applies `attr` to the mount at `fd` and every mount below it.

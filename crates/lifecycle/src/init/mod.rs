@@ -25,6 +25,8 @@ pub(crate) struct Context<'a> {
     pub id: &'a str,
     pub bundle: &'a Bundle,
     pub plan: &'a Plan,
+    /// User namespaces of idmapped mounts, by mount index.
+    pub idmap_userns: &'a [Option<OwnedFd>],
     pub chan: Channel,
     /// exec.fifo, opened read-write by the runtime: reading it blocks until
     /// `start` writes, and no path is needed after pivot_root.
@@ -61,7 +63,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
-    let root = rootfs::prepare(ctx.bundle, ctx.plan)?;
+    let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns)?;
     // Hooks see the mounts but not yet the new root.
     let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
@@ -223,7 +225,14 @@ fn to_init_error(err: &Error) -> InitError {
         if let Some(s) = e.downcast_ref::<sys::Error>() {
             errno = s.errno();
         }
-        chain.push(e.to_string());
+        // I/O errors in runc's words, as the runtime's own (error::chain).
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                errno = io.raw_os_error().unwrap_or(errno);
+                chain.push(crate::spec::io_reason(io));
+            }
+            None => chain.push(e.to_string()),
+        }
         cur = e.source();
     }
     InitError {

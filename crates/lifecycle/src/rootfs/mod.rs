@@ -9,6 +9,7 @@
 mod cgroupfs;
 mod copyup;
 mod devices;
+pub(crate) mod idmap;
 mod mounts;
 mod paths;
 mod resolve;
@@ -41,7 +42,11 @@ pub fn set_names(spec: &Spec) -> Result<(), Error> {
 }
 
 /// Everything before pivot_root.
-pub fn prepare(bundle: &Bundle, plan: &Plan) -> Result<Root, Error> {
+pub fn prepare(
+    bundle: &Bundle,
+    plan: &Plan,
+    idmap_userns: &[Option<OwnedFd>],
+) -> Result<Root, Error> {
     let in_userns = plan.new_user() || plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWUSER);
     let in_cgroupns = plan.new & libc::CLONE_NEWCGROUP != 0
         || plan
@@ -75,10 +80,11 @@ pub fn prepare(bundle: &Bundle, plan: &Plan) -> Result<Root, Error> {
         bundle: &bundle.dir,
         in_userns,
         in_cgroupns,
+        idmap_userns,
     };
     let list = spec.mounts().as_deref().unwrap_or_default();
-    for m in list {
-        mounts::mount_one(&ctx, m)
+    for (i, m) in list.iter().enumerate() {
+        mounts::mount_one(&ctx, i, m)
             .with_context(|| format!("mounting {}", m.destination().display()))?;
     }
     if !list

@@ -17,6 +17,9 @@ pub struct Ctx<'a> {
     pub in_userns: bool,
     /// The init has a cgroup namespace of its own (new or joined).
     pub in_cgroupns: bool,
+    /// The user namespace of each idmapped mount, by mount index (made by
+    /// the runtime, see rootfs::idmap::prepare).
+    pub idmap_userns: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 /// Parsed `options` of a mount.
@@ -32,6 +35,8 @@ pub struct MountOptions {
     pub data: String,
     /// tmpcopyup: fill a new tmpfs with what it hides.
     pub copyup: bool,
+    /// idmap (Some(false)) or ridmap (Some(true)).
+    pub idmap: Option<bool>,
 }
 
 /// Flag options: (name, set?, flag).
@@ -140,8 +145,8 @@ impl MountOptions {
                 out.recursive.attr_set = (out.recursive.attr_set & !m::MOUNT_ATTR__ATIME) | attr;
             } else if opt == "tmpcopyup" {
                 out.copyup = true;
-            } else if matches!(opt, "idmap" | "ridmap") {
-                return Err(Error::Unsupported(format!("mount option {opt:?}")));
+            } else if opt == "idmap" || opt == "ridmap" {
+                out.idmap = Some(opt == "ridmap");
             } else if opt.starts_with("x-") || opt.starts_with("X-") {
                 // mount(8)'s userspace-only options: never for the kernel.
             } else {
@@ -167,13 +172,14 @@ pub fn is_bind(mount: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
-/// Performs one mount of the config.
-pub fn mount_one(ctx: &Ctx<'_>, mount: &Mount) -> Result<(), Error> {
+/// Performs mount number `index` of the config.
+pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error> {
     let opts = MountOptions::parse(mount.options().as_deref().unwrap_or_default())?;
     let dest = resolve::normalize(mount.destination());
     let fstype = mount.typ().as_deref().unwrap_or("none");
     if is_bind(mount) {
-        bind(ctx, mount, &dest, &opts)?;
+        let userns = ctx.idmap_userns.get(index).and_then(|u| u.as_ref());
+        bind(ctx, mount, &dest, &opts, userns)?;
     } else if fstype == "cgroup" || fstype == "cgroup2" {
         cgroupfs::mount_hierarchies(ctx.root, &dest, &opts, fstype, ctx.in_cgroupns)?;
     } else {
@@ -242,7 +248,13 @@ pub fn mount_one(ctx: &Ctx<'_>, mount: &Mount) -> Result<(), Error> {
     apply_after(ctx.root, &dest, &opts)
 }
 
-fn bind(ctx: &Ctx<'_>, mount: &Mount, dest: &Path, opts: &MountOptions) -> Result<(), Error> {
+fn bind(
+    ctx: &Ctx<'_>,
+    mount: &Mount,
+    dest: &Path,
+    opts: &MountOptions,
+    userns: Option<&std::os::fd::OwnedFd>,
+) -> Result<(), Error> {
     let source = mount
         .source()
         .as_ref()
@@ -266,6 +278,16 @@ fn bind(ctx: &Ctx<'_>, mount: &Mount, dest: &Path, opts: &MountOptions) -> Resul
         resolve::create_file(ctx.root, dest).context("creating mount target")?;
     }
     let target = resolve::open(ctx.root, dest).context("opening mount target")?;
+    if let Some(userns) = userns {
+        let recursive = opts.flags & libc::MS_REC != 0 || opts.idmap == Some(true);
+        return super::idmap::bind(
+            &sys::fs::proc_fd_path(src.as_fd()),
+            target.as_fd(),
+            userns.as_fd(),
+            recursive,
+            attrs_of(opts.flags),
+        );
+    }
     let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
     m::mount(
         Some(&sys::fs::proc_fd_path(src.as_fd())),
@@ -282,6 +304,42 @@ fn bind(ctx: &Ctx<'_>, mount: &Mount, dest: &Path, opts: &MountOptions) -> Resul
         remount(mounted.as_fd(), extra).context("applying bind mount options")?;
     }
     Ok(())
+}
+
+type Maps = Vec<oci_spec::runtime::LinuxIdMapping>;
+
+/// The id maps of an idmapped bind: the mount's own, or with only the
+/// idmap option the container's (runtime spec).
+pub fn idmaps(
+    linux: Option<&oci_spec::runtime::Linux>,
+    mount: &Mount,
+    opts: &MountOptions,
+) -> Option<(Maps, Maps)> {
+    let own = (mount.uid_mappings().clone(), mount.gid_mappings().clone());
+    if own.0.is_some() || own.1.is_some() {
+        return Some((own.0.unwrap_or_default(), own.1.unwrap_or_default()));
+    }
+    opts.idmap?;
+    let l = linux;
+    Some((
+        l.and_then(|l| l.uid_mappings().clone()).unwrap_or_default(),
+        l.and_then(|l| l.gid_mappings().clone()).unwrap_or_default(),
+    ))
+}
+
+/// The MOUNT_ATTR_* equivalents of a bind's flags.
+fn attrs_of(flags: libc::c_ulong) -> u64 {
+    [
+        (libc::MS_RDONLY, m::MOUNT_ATTR_RDONLY),
+        (libc::MS_NOSUID, m::MOUNT_ATTR_NOSUID),
+        (libc::MS_NODEV, m::MOUNT_ATTR_NODEV),
+        (libc::MS_NOEXEC, m::MOUNT_ATTR_NOEXEC),
+        (libc::MS_NOATIME, m::MOUNT_ATTR_NOATIME),
+        (libc::MS_NODIRATIME, m::MOUNT_ATTR_NODIRATIME),
+    ]
+    .iter()
+    .filter(|(ms, _)| flags & ms != 0)
+    .fold(0, |a, (_, attr)| a | attr)
 }
 
 /// Remounts the bind mount at `fd` with `flags`. A user namespace may not
@@ -377,6 +435,9 @@ mod tests {
                 .unwrap()
                 .copyup
         );
-        assert!(MountOptions::parse(&["idmap".to_string()]).is_err());
+        assert_eq!(
+            MountOptions::parse(&["ridmap".to_string()]).unwrap().idmap,
+            Some(true)
+        );
     }
 }

@@ -77,6 +77,7 @@ fn kill_and_reap(pid: i32) {
 /// Clones the init and drives the sync protocol until it is ready.
 pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let plan = Plan::from_spec(&req.bundle.spec)?;
+    let idmap_userns = crate::rootfs::idmap::prepare(&req.bundle.spec)?;
     let (parent_end, child_end) = sync::pair().context("creating sync socket")?;
     // Keep our descriptors above the range --preserve-fds hands over.
     let min_fd = 3 + req.preserve_fds as i32;
@@ -93,6 +94,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 id: req.id,
                 bundle: req.bundle,
                 plan: &plan,
+                idmap_userns: &idmap_userns,
                 chan: child_end,
                 fifo,
                 preserve_fds: req.preserve_fds,
