@@ -235,41 +235,55 @@ fn time_namespace_offsets() {
     );
 }
 
-/// Regression (review): joining a mount namespace by path made the init
-/// pivot_root inside it, which moves the root of every process there.
+/// A mount namespace given by path is joined (runtime-tools'
+/// linux_ns_path); the runtime's own, the host's, is refused: the rootfs
+/// setup would pivot the host's root.
 #[test]
-fn joined_mount_namespace_is_copied_not_pivoted() {
-    use std::os::unix::fs::MetadataExt;
+fn mount_namespace_by_path_is_joined_but_never_the_hosts() {
     let mut holder = std::process::Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sleep", "30"])
         .spawn()
         .expect("unshare(1) from util-linux");
-    let pid = holder.id();
-    let root_of = || {
-        let m = std::fs::metadata(format!("/proc/{pid}/root/")).unwrap();
-        (m.dev(), m.ino())
-    };
-    // Wait until the holder is inside its own mount namespace.
+    let pid = holder.id() as i32;
     let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
-    while ns_of(pid as i32, "mnt") == host_ns("mnt") {
+    while ns_of(pid, "mnt") == host_ns("mnt") {
         assert!(
             std::time::Instant::now() < deadline,
             "unshare did not start"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let before = root_of();
+    let set_mnt = |b: &mut Bundle, path: String| {
+        b.config_mut(|c| {
+            let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+            list.retain(|n| n["type"] != "mount");
+            list.push(json!({"type": "mount", "path": path}));
+        })
+    };
     let mut b = Bundle::new("nsjoinmnt");
-    let path = format!("/proc/{pid}/ns/mnt");
-    b.config_mut(|c| {
-        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
-        list.retain(|n| n["type"] != "mount");
-        list.push(json!({"type": "mount", "path": path}));
-    });
-    let r = b.run_report();
-    assert_eq!(r["pid"], 1);
-    let after = root_of();
+    set_mnt(&mut b, format!("/proc/{pid}/ns/mnt"));
+    let holder_ns = ns_of(pid, "mnt");
+    b.set_args(&[PROBE, "report"]);
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    // Sharing the namespace, the holder now has the rootfs as its root too.
     let _ = holder.kill();
     let _ = holder.wait();
-    assert_eq!(before, after, "the other process's root must not move");
+    let r = last_json(&out.stdout);
+    assert_eq!(
+        r["ns"]["mnt"], holder_ns,
+        "joined the given mount namespace"
+    );
+    b.assert_clean(&id);
+
+    if is_runc() {
+        return;
+    }
+    let mut host = Bundle::new("nsjoinhost");
+    set_mnt(&mut host, "/proc/self/ns/mnt".to_string());
+    let id = host.id();
+    host.corten(&["create", "--bundle", &host.dir_str(), &id])
+        .fails_with(1, "never changes the host's mounts");
+    host.assert_clean(&id);
 }

@@ -1,7 +1,7 @@
 //! Which namespaces the init creates and which it joins, and how many stages
 //! that takes.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
@@ -50,11 +50,27 @@ impl Plan {
         }
         plan.joins
             .sort_by_key(|(flag, _, _)| *flag != libc::CLONE_NEWUSER);
-        // pivot_root changes the root of every process in a mount namespace:
-        // a joined one is copied first (unshare after setns), so the init
-        // sets up its rootfs in a namespace of its own.
-        if plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWNS) {
-            plan.new |= libc::CLONE_NEWNS;
+        // The container joins a mount namespace given by path, as the spec
+        // says, and its rootfs setup (pivot_root included) happens there:
+        // that is what sharing one means. The runtime's own namespace is
+        // refused: the host's root would be pivoted.
+        if let Some((_, fd, path)) = plan.joins.iter().find(|(f, _, _)| *f == libc::CLONE_NEWNS) {
+            let own = sys::fs::openat(
+                None,
+                std::path::Path::new("/proc/self/ns/mnt"),
+                libc::O_RDONLY,
+                0,
+            )
+            .context("opening the runtime's mount namespace")?;
+            let same = |a: &OwnedFd, b: &OwnedFd| {
+                let (a, b) = (sys::fs::fstat(a.as_fd()), sys::fs::fstat(b.as_fd()));
+                matches!((a, b), (Ok(a), Ok(b)) if a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+            };
+            if same(fd, &own) {
+                return Err(Error::Config(format!(
+                    "mount namespace {path} is the runtime's own: corten never changes the host's mounts"
+                )));
+            }
         }
         Ok(plan)
     }
