@@ -151,3 +151,42 @@ fn hook_timeout_fails_create() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     b.assert_clean(&id);
 }
+
+/// runtime-tools' poststart_fail / poststop_fail: a failing hook is a
+/// warning, and the hooks after it still run.
+#[test]
+fn failing_poststart_and_poststop_hooks_warn_and_the_rest_run() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("hookwarn");
+    let log = b.tmp.join("hooks.log");
+    let log_s = log.display().to_string();
+    let failing = json!({"path": "/bin/false", "args": ["false"]});
+    b.config_mut(|c| {
+        c["hooks"] = json!({
+            "poststart": [failing.clone(), logging_hook(&log_s, "poststart")],
+            "poststop": [failing, logging_hook(&log_s, "poststop")]
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.create(&id);
+    let start = b.corten(&["start", &id]);
+    start.ok();
+    assert!(
+        start.stderr.contains("poststart hook #0 (/bin/false)"),
+        "{}",
+        start.stderr
+    );
+    assert!(
+        !start.stderr.contains("invalid configuration"),
+        "{}",
+        start.stderr
+    );
+    b.wait_status(&id, "stopped");
+    b.corten(&["delete", &id]).ok();
+    let names: Vec<String> = read_log(&log).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["poststart", "poststop"]);
+    b.assert_clean(&id);
+}

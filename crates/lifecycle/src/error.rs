@@ -22,6 +22,9 @@ pub enum Error {
     Config(String),
     #[error("{0} is not supported yet")]
     Unsupported(String),
+    /// Something that ran (a hook) failed; the text says how.
+    #[error("{0}")]
+    Failed(String),
     #[error("{context}")]
     Sys {
         context: String,

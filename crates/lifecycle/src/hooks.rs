@@ -26,13 +26,28 @@ use crate::error::{Context, Error};
 const OUTPUT_MAX: u64 = 4096;
 
 /// Runs `hooks` in order, each with `state` (the OCI state JSON) on stdin;
-/// the first failure stops the others.
+/// the first failure stops the others (prestart, createRuntime,
+/// createContainer, startContainer).
 pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<(), Error> {
     for (i, hook) in hooks.iter().enumerate() {
         run_one(hook, state)
             .with_context(|| format!("{kind} hook #{i} ({})", hook.path().display()))?;
     }
     Ok(())
+}
+
+/// Runs every hook even when one fails, returning the failures as warnings
+/// (poststart, poststop: "the remaining hooks and lifecycle continue").
+pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &[u8]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (i, hook) in hooks.iter().enumerate() {
+        let r = run_one(hook, state)
+            .with_context(|| format!("{kind} hook #{i} ({})", hook.path().display()));
+        if let Err(e) = r {
+            warnings.push(crate::error::chain(&e));
+        }
+    }
+    warnings
 }
 
 fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
@@ -73,7 +88,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
             // Our own child: kill and reap it by its handle.
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::Config(format!(
+            return Err(Error::Failed(format!(
                 "timed out after {}s",
                 timeout.map_or(0, |t| t.as_secs())
             )));
@@ -92,7 +107,7 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
     } else {
         format!(": {}", text.replace('\n', " "))
     };
-    Err(Error::Config(format!("{status}{detail}")))
+    Err(Error::Failed(format!("{status}{detail}")))
 }
 
 /// The OCI state document hooks read.

@@ -94,7 +94,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 let state =
                     crate::hooks::state_json(opts.id, 0, "stopped", &bundle.dir, &annotations);
                 let poststop = hooks.poststop().as_deref().unwrap_or_default();
-                let _ = crate::hooks::run_all("poststop", poststop, &state);
+                let _ = crate::hooks::run_all_warn("poststop", poststop, &state);
             }
             let _ = locked.remove();
             Err(e)

@@ -37,9 +37,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
             .unwrap_or_default();
         let json =
             crate::hooks::state_json(id, st.init_pid, "stopped", &st.bundle, &st.annotations);
-        if let Err(e) = crate::hooks::run_all("poststop", &poststop, &json) {
-            warnings.push(crate::error::chain(&e));
-        }
+        warnings.extend(crate::hooks::run_all_warn("poststop", &poststop, &json));
     }
     locked.remove()?;
     Ok(warnings)

@@ -55,9 +55,7 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
             .unwrap_or_default();
         let json =
             crate::hooks::state_json(id, st.init_pid, "running", &st.bundle, &st.annotations);
-        if let Err(e) = crate::hooks::run_all("poststart", &poststart, &json) {
-            warnings.push(crate::error::chain(&e));
-        }
+        warnings.extend(crate::hooks::run_all_warn("poststart", &poststart, &json));
     }
     Ok(warnings)
 }

@@ -45,9 +45,9 @@ pub const NAMES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// Whether `name` is a capability corten knows.
-pub fn is_known(name: &str) -> bool {
-    NAMES.contains(&name)
+/// The number of the capability `name`, if corten knows it.
+pub fn index_of(name: &str) -> Option<u32> {
+    NAMES.iter().position(|n| *n == name).map(|i| i as u32)
 }
 
 use oci_spec::runtime::{Capabilities, Spec};

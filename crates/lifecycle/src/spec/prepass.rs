@@ -42,15 +42,29 @@ pub fn run(mut value: Value) -> Result<Prepassed, Error> {
             let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) else {
                 continue;
             };
+            let last = sys::caps::last_cap();
+            let mut unknown = None;
             list.retain(|name| {
-                let known = name.as_str().is_some_and(crate::process::caps::is_known);
-                if !known {
+                let Some(index) = name.as_str().and_then(crate::process::caps::index_of) else {
+                    unknown.get_or_insert_with(|| name.to_string());
+                    return false;
+                };
+                // A capability newer than this kernel: runc skips it.
+                let supported = index <= last;
+                if !supported {
                     warnings.push(format!(
-                        "ignoring unknown or unsupported capability {name} in {set}"
+                        "ignoring capability {name} in {set}: this kernel does not support it"
                     ));
                 }
-                known
+                supported
             });
+            // Not a capability at all: the spec wants an error for a value
+            // that maps to no kernel interface.
+            if let Some(name) = unknown {
+                return Err(Error::Config(format!(
+                    "process.capabilities.{set}: unknown capability {name}"
+                )));
+            }
         }
     }
     let scheduler = match value.get_mut("process").and_then(Value::as_object_mut) {
@@ -72,16 +86,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_capability_is_dropped_with_a_warning() {
+    fn unknown_capability_is_an_error() {
         let v = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_BOGUS"]}}});
-        let p = run(v).unwrap();
-        let (v, w) = (p.value, p.warnings);
-        assert_eq!(
-            v.pointer("/process/capabilities/bounding").unwrap(),
-            &serde_json::json!(["CAP_CHOWN"])
+        let e = run(v)
+            .err()
+            .expect("CAP_BOGUS maps to no kernel capability");
+        assert!(
+            e.to_string().contains("unknown capability \"CAP_BOGUS\""),
+            "{e}"
         );
-        assert_eq!(w.len(), 1);
-        assert!(w[0].contains("CAP_BOGUS"));
+        let ok = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN"]}}});
+        assert!(run(ok).unwrap().warnings.is_empty());
     }
 
     #[test]
