@@ -497,3 +497,20 @@ fn config_without_process_creates_but_does_not_start() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// runc: `delete --force` of a container that does not exist succeeds
+/// (engines delete what may be gone), and a directory a killed `create`
+/// left behind is removed.
+#[test]
+fn delete_force_of_missing_or_abandoned_container() {
+    let b = Bundle::new("delmissing");
+    b.corten(&["delete", "--force", "never-created"]).ok();
+    b.corten(&["delete", "never-created"])
+        .fails_with(1, "does not exist");
+    if is_runc() {
+        return;
+    }
+    std::fs::create_dir_all(b.root.join("abandoned")).unwrap();
+    b.corten(&["delete", "--force", "abandoned"]).ok();
+    assert!(!b.root.join("abandoned").exists());
+}

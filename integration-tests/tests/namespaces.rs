@@ -287,3 +287,52 @@ fn mount_namespace_by_path_is_joined_but_never_the_hosts() {
         .fails_with(1, "never changes the host's mounts");
     host.assert_clean(&id);
 }
+
+/// Regression (review): in a joined mount namespace whose /proc belongs to
+/// another pid namespace, the second stage (for a new pid namespace)
+/// failed its single-thread check, which read /proc/self/stat, with a
+/// misleading error. corten mounts through /proc/self/fd, which such a
+/// namespace cannot show: the error now says so.
+#[test]
+fn joined_mount_namespace_with_another_proc_and_a_new_pid_namespace() {
+    let mut holder = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "sleep",
+            "30",
+        ])
+        .spawn()
+        .expect("unshare(1) from util-linux");
+    let pid = holder.id() as i32;
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while ns_of(pid, "mnt") == host_ns("mnt") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "unshare did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut b = Bundle::new("mntjoinproc");
+    let path = format!("/proc/{pid}/ns/mnt");
+    b.config_mut(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.retain(|n| n["type"] != "mount");
+        list.push(json!({"type": "mount", "path": path}));
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    let out = b.run(&id);
+    // The holder (unshare, our child) shares the namespace: end it first.
+    let _ = holder.kill();
+    let _ = holder.wait();
+    if is_runc() {
+        return;
+    }
+    out.fails_with(1, "does not show the container init");
+    b.assert_clean(&id);
+}

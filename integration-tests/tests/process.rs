@@ -417,3 +417,30 @@ fn bad_scheduler_and_host_security_modules_are_refused() {
         .fails_with(1, "AppArmor is not enabled on this host");
     b.assert_clean(&id);
 }
+
+/// Regression (review): with --preserve-fds over descriptors the caller
+/// left closed, the runtime's own (the state lock, namespace fds) landed in
+/// the gaps and were handed to the container.
+#[test]
+fn preserve_fds_gaps_do_not_leak_runtime_descriptors() {
+    let mut b = Bundle::new("preservegap");
+    let path = b.tmp.join("only4.txt");
+    std::fs::write(&path, "x").unwrap();
+    let file = File::open(&path).unwrap();
+    b.set_args(&[PROBE, "report"]);
+    let id = b.id();
+    // fds 3 and 5 are closed in the runtime; only 4 is passed.
+    let out = b
+        .call(&["run", "--preserve-fds", "3", "--bundle", &b.dir_str(), &id])
+        .pass_fd(&file, 4)
+        .output();
+    out.ok();
+    let r = last_json(&out.stdout);
+    assert_eq!(
+        open_fds(&r),
+        BTreeSet::from([0, 1, 2, 4]),
+        "fds: {}",
+        r["fds"]
+    );
+    b.assert_clean(&id);
+}

@@ -8,13 +8,34 @@ use crate::{check, check_long, retry, Error, Result};
 /// clone3 flag: start the child in the cgroup `clone_args.cgroup` names.
 pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
+/// Proof that this process has a single thread, the condition that makes a
+/// fork-like clone sound. Made by [`SingleThreaded::check`], and handed to
+/// every child of [`fork_child`] (a clone copies only the calling thread),
+/// so a child need not read /proc again: after setns into another mount
+/// namespace, /proc may be another pid namespace's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SingleThreaded(());
+
+impl SingleThreaded {
+    /// Checks that this process has exactly one thread.
+    pub fn check() -> Result<SingleThreaded> {
+        match thread_count() {
+            Some(1) => Ok(SingleThreaded(())),
+            _ => Err(Error::new(
+                "clone3 (the runtime must be single-threaded)",
+                libc::EDEADLK,
+            )),
+        }
+    }
+}
+
 /// Which side of a fork-like clone we are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fork {
     /// In the parent, with the child's pid.
     Parent(libc::pid_t),
-    /// In the child.
-    Child,
+    /// In the child, which has one thread.
+    Child(SingleThreaded),
 }
 
 /// A fork-like `clone3`: the child continues on a copy-on-write copy of the
@@ -47,23 +68,21 @@ unsafe fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Fork> {
         )
     };
     match check_long(ret, "clone3")? {
-        0 => Ok(Fork::Child),
+        0 => Ok(Fork::Child(SingleThreaded(()))),
         pid => Ok(Fork::Parent(pid as libc::pid_t)),
     }
 }
 
 /// A fork-like clone into new namespaces (`flags`, CLONE_NEW*), optionally
-/// straight into a cgroup. Refuses to run in a multi-threaded process, which
-/// is the condition that makes [`clone3`] sound.
-pub fn fork_child(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Fork> {
-    if thread_count() != Some(1) {
-        return Err(Error::new(
-            "clone3 (the runtime must be single-threaded)",
-            libc::EDEADLK,
-        ));
-    }
-    // SAFETY: the process has exactly one thread (checked above), so no lock
-    // can be held by a thread the child would not have.
+/// straight into a cgroup, by a process proven single-threaded.
+pub fn fork_child(
+    _one: SingleThreaded,
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+) -> Result<Fork> {
+    // SAFETY: `SingleThreaded` exists only in a process checked to have one
+    // thread, or in a clone child, which has one: no lock can be held by a
+    // thread the child would not have.
     unsafe { clone3(flags, cgroup) }
 }
 

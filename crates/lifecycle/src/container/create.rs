@@ -29,6 +29,10 @@ pub struct Created {
 /// Creates a container: the bundle is checked before anything exists, and
 /// on any failure the state directory and the init are removed again.
 pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error> {
+    // Before the runtime opens anything: which of 3 .. 3+N the caller passed.
+    let inherited: Vec<std::os::fd::RawFd> = (3..3 + opts.preserve_fds as i32)
+        .filter(|&fd| sys::fs::is_open(fd))
+        .collect();
     state::validate_id(opts.id)?;
     let bundle = crate::spec::load(opts.bundle)?;
     let locked = store.create(opts.id)?;
@@ -43,6 +47,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             bundle: &bundle,
             fifo,
             preserve_fds: opts.preserve_fds,
+            inherited_fds: &inherited,
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
         })?;

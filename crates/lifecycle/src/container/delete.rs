@@ -11,7 +11,20 @@ const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deletes container `id`. Returns warnings: a failed poststop hook does
 /// not fail `delete` (runtime spec).
 pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error> {
-    let locked = store.lock(id)?;
+    let locked = match store.lock(id) {
+        // runc: a directory a killed `create` left is removed, and with
+        // --force a container that does not exist is no error (engines
+        // delete what may already be gone).
+        Err(Error::NotExist(_)) => {
+            store.reclaim(id)?;
+            return if force {
+                Ok(Vec::new())
+            } else {
+                Err(Error::NotExist(id.to_string()))
+            };
+        }
+        other => other?,
+    };
     let state = locked.load()?;
     let status = locked.status(state.as_ref());
     // Stopped, or a create that died before recording anything, needs no kill.

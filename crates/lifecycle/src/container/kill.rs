@@ -67,7 +67,8 @@ pub(crate) fn descendants(pid: i32) -> Vec<i32> {
 /// Parses a signal as runc does: a number, or a name with or without "SIG".
 pub fn parse_signal(s: &str) -> Result<i32, Error> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 checks that the init exists, as kill(1).
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::Config(format!("invalid signal {s:?}")));
@@ -144,7 +145,8 @@ mod tests {
         assert_eq!(parse_signal("sigusr1").unwrap(), libc::SIGUSR1);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
         assert!(parse_signal("NOPE").is_err());
-        assert!(parse_signal("0").is_err());
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        assert!(parse_signal("-1").is_err());
         assert!(parse_signal("65").is_err());
     }
 

@@ -44,7 +44,15 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
         }
         other => other.context("opening exec fifo")?,
     };
-    sys::fs::write(fifo.as_fd(), &[0]).context("writing exec fifo")?;
+    match sys::fs::write(fifo.as_fd(), &[0]) {
+        // The init died between the open and the write.
+        Err(e) if e.errno() == libc::EPIPE => {
+            return Err(Error::InvalidState(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        other => other.context("writing exec fifo")?,
+    };
     std::fs::remove_file(&fifo_path).context("removing exec fifo")?;
     let mut warnings = Vec::new();
     if let Some(st) = &state {

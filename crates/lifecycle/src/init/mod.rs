@@ -31,7 +31,10 @@ pub(crate) struct Context<'a> {
     /// exec.fifo, opened read-write by the runtime: reading it blocks until
     /// `start` writes, and no path is needed after pivot_root.
     pub fifo: OwnedFd,
-    pub preserve_fds: u32,
+    /// The caller's descriptors (--preserve-fds) the container inherits.
+    pub inherited_fds: &'a [std::os::fd::RawFd],
+    /// This process has one thread (it is a clone child).
+    pub single_threaded: sys::process::SingleThreaded,
     pub no_pivot: bool,
     /// The session keyring to join, if any.
     pub keyring: Option<&'a std::ffi::CStr>,
@@ -84,13 +87,15 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
     process::user::switch(spec)?;
+    // A uid change clears the parent-death signal (kernel rule): arm it again.
+    rearm_parent_death(ctx);
     // CVE-2024-21626: chdir only now that no host directory fd is left open
     // to reach through /proc/self/fd, and verify the result is inside the root.
     process::enter_cwd(spec)?;
     let exec = exec.map(process::Exec::resolve).transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
-    process::fds::close_on_exec(ctx.preserve_fds)?;
+    process::fds::close_on_exec(ctx.inherited_fds)?;
     process::signals::prepare_for_park()?;
     ctx.chan
         .send(&Message::Ready)
@@ -205,6 +210,15 @@ fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
         .into_iter()
         .collect();
     crate::hooks::state_json(ctx.id, pid, status, &ctx.bundle.dir, &annotations)
+}
+
+/// See [`guard_until_parked`].
+fn rearm_parent_death(ctx: &Context<'_>) {
+    if ctx.plan.single_stage()
+        && (sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed())
+    {
+        sys::process::exit_now(1);
+    }
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.

@@ -41,8 +41,10 @@ pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
     if !plan.needs_second_stage() {
         return Ok(());
     }
-    match sys::process::fork_child(0, None).context("forking the container init")? {
-        sys::process::Fork::Child => Ok(()),
+    match sys::process::fork_child(ctx.single_threaded, 0, None)
+        .context("forking the container init")?
+    {
+        sys::process::Fork::Child(_) => Ok(()),
         sys::process::Fork::Parent(pid) => {
             let _ = ctx.chan.send(&Message::Stage2Pid(pid));
             sys::process::exit_now(0)

@@ -50,10 +50,11 @@ pub fn userns_with_maps(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Resul
         ));
     }
     let (keep, hold) = sys::socket::seqpacket_pair().context("socketpair for the idmap holder")?;
-    let pid = match sys::process::fork_child(libc::CLONE_NEWUSER as u64, None)
+    let one = sys::process::SingleThreaded::check().context("forking the idmap holder")?;
+    let pid = match sys::process::fork_child(one, libc::CLONE_NEWUSER as u64, None)
         .context("forking the idmap holder")?
     {
-        sys::process::Fork::Child => {
+        sys::process::Fork::Child(_) => {
             drop(keep);
             // Wait until the parent is done with our namespace (end of file).
             let mut b = [0u8; 1];

@@ -54,6 +54,13 @@ pub fn prepare(
             .iter()
             .any(|(f, _, _)| *f == libc::CLONE_NEWCGROUP);
     let spec = &bundle.spec;
+    // Every mount goes through /proc/self/fd: in a joined mount namespace
+    // whose /proc belongs to another pid namespace, the init is not there.
+    if !Path::new("/proc/self/fd").is_dir() {
+        return Err(Error::Config(
+            "the mount namespace's /proc does not show the container init (it belongs to another pid namespace): corten mounts through /proc/self/fd".into(),
+        ));
+    }
     // Our mount changes must never reach the host: make every mount in this
     // namespace a slave (or private) before touching anything.
     let prop = root_propagation(spec)?;

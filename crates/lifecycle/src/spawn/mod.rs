@@ -22,6 +22,9 @@ pub struct Request<'a> {
     pub fifo: OwnedFd,
     /// How many descriptors from 3 up the container inherits.
     pub preserve_fds: u32,
+    /// Which of those the caller really passed (open before the runtime
+    /// opened anything): only these stay open across execve.
+    pub inherited_fds: &'a [std::os::fd::RawFd],
     pub no_pivot: bool,
     /// The session keyring to join, if any.
     pub keyring: Option<std::ffi::CString>,
@@ -85,10 +88,11 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let fifo = raise(req.fifo, min_fd)?;
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
-    let fork =
-        sys::process::fork_child(flags as u64, None).context("clone3 of the container init")?;
+    let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
+    let fork = sys::process::fork_child(one, flags as u64, None)
+        .context("clone3 of the container init")?;
     let first = match fork {
-        sys::process::Fork::Child => {
+        sys::process::Fork::Child(one) => {
             drop(parent_end);
             init::main(init::Context {
                 id: req.id,
@@ -97,7 +101,8 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 idmap_userns: &idmap_userns,
                 chan: child_end,
                 fifo,
-                preserve_fds: req.preserve_fds,
+                inherited_fds: req.inherited_fds,
+                single_threaded: one,
                 no_pivot: req.no_pivot,
                 keyring: req.keyring.as_deref(),
             })

@@ -191,6 +191,19 @@ impl Store {
         read_state(&dir)
     }
 
+    /// Removes what a `create` killed before its first lock left of `id`
+    /// (a directory without state or lock). Returns whether there was one.
+    pub fn reclaim(&self, id: &str) -> Result<bool, Error> {
+        validate_id(id)?;
+        let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
+        sys::fs::lock_record(guard.as_fd(), true).context("locking the state root")?;
+        let dir = self.root.join(id);
+        if !dir.is_dir() {
+            return Ok(false);
+        }
+        reclaim_abandoned(&dir)
+    }
+
     /// The directory of container `id`.
     pub fn dir(&self, id: &str) -> PathBuf {
         self.root.join(id)
@@ -292,10 +305,21 @@ impl Locked {
         write_atomic(&self.dir.join(STATE_FILE), &bytes)
     }
 
-    /// Removes the container's directory and everything in it.
+    /// Removes the container's directory and everything in it. It is first
+    /// renamed, under the lock, to a name no id can have: a `create` of the
+    /// same id never sees it half-removed (and reclaims nothing of it).
     pub fn remove(self) -> Result<(), Error> {
-        std::fs::remove_dir_all(&self.dir)
-            .with_context(|| format!("removing {}", self.dir.display()))
+        let name = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let doomed = self
+            .dir
+            .with_file_name(format!("{name}~deleted.{}", std::process::id()));
+        std::fs::rename(&self.dir, &doomed)
+            .with_context(|| format!("removing {}", self.dir.display()))?;
+        std::fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
     }
 
     /// The container's status, derived from the live process, never stored.
