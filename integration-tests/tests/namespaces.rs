@@ -240,19 +240,7 @@ fn time_namespace_offsets() {
 /// setup would pivot the host's root.
 #[test]
 fn mount_namespace_by_path_is_joined_but_never_the_hosts() {
-    let mut holder = std::process::Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sleep", "30"])
-        .spawn()
-        .expect("unshare(1) from util-linux");
-    let pid = holder.id() as i32;
-    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
-    while ns_of(pid, "mnt") == host_ns("mnt") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "unshare did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let (mut holder, pid) = mount_ns_holder(&[]);
     let set_mnt = |b: &mut Bundle, path: String| {
         b.config_mut(|c| {
             let list = c["linux"]["namespaces"].as_array_mut().unwrap();
@@ -295,28 +283,7 @@ fn mount_namespace_by_path_is_joined_but_never_the_hosts() {
 /// namespace cannot show: the error now says so.
 #[test]
 fn joined_mount_namespace_with_another_proc_and_a_new_pid_namespace() {
-    let mut holder = std::process::Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "sleep",
-            "30",
-        ])
-        .spawn()
-        .expect("unshare(1) from util-linux");
-    let pid = holder.id() as i32;
-    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
-    while ns_of(pid, "mnt") == host_ns("mnt") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "unshare did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let (mut holder, pid) = mount_ns_holder(&["--pid", "--fork", "--mount-proc"]);
     let mut b = Bundle::new("mntjoinproc");
     let path = format!("/proc/{pid}/ns/mnt");
     b.config_mut(|c| {
@@ -335,4 +302,25 @@ fn joined_mount_namespace_with_another_proc_and_a_new_pid_namespace() {
     }
     out.fails_with(1, "does not show the container init");
     b.assert_clean(&id);
+}
+
+/// A `sleep` in a mount namespace of its own (util-linux unshare, our
+/// child, to be killed by its handle), once it is there.
+fn mount_ns_holder(extra: &[&str]) -> (std::process::Child, i32) {
+    let child = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private"])
+        .args(extra)
+        .args(["sleep", "30"])
+        .spawn()
+        .expect("unshare(1) from util-linux");
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while ns_of(pid, "mnt") == host_ns("mnt") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "unshare did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    (child, pid)
 }

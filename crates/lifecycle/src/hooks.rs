@@ -110,6 +110,39 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
     Err(Error::Failed(format!("{status}{detail}")))
 }
 
+/// The state document of a container still being created, from its bundle.
+pub fn bundle_state(id: &str, pid: i32, status: &str, bundle: &crate::spec::Bundle) -> Vec<u8> {
+    let annotations = bundle
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    state_json(id, pid, status, &bundle.dir, &annotations)
+}
+
+/// Runs the poststart or poststop hooks saved in a container's state,
+/// every one even when one fails; returns the failures as warnings.
+pub fn run_saved(
+    kind: &str,
+    pick: fn(&oci_spec::runtime::Hooks) -> &Option<Vec<Hook>>,
+    state: &crate::state::State,
+    status: &str,
+) -> Vec<String> {
+    let Some(hooks) = state.hooks.as_ref().and_then(|h| pick(h).as_deref()) else {
+        return Vec::new();
+    };
+    let json = state_json(
+        &state.id,
+        state.init_pid,
+        status,
+        &state.bundle,
+        &state.annotations,
+    );
+    run_all_warn(kind, hooks, &json)
+}
+
 /// The OCI state document hooks read.
 pub fn state_json(
     id: &str,

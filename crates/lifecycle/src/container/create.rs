@@ -89,15 +89,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             // lifecycle continues with poststop (a failed hook stops the
             // container); their failures only add to the error's log.
             if let Some(hooks) = bundle.spec.hooks() {
-                let annotations = bundle
-                    .spec
-                    .annotations()
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
-                let state =
-                    crate::hooks::state_json(opts.id, 0, "stopped", &bundle.dir, &annotations);
+                let state = crate::hooks::bundle_state(opts.id, 0, "stopped", &bundle);
                 let poststop = hooks.poststop().as_deref().unwrap_or_default();
                 let _ = crate::hooks::run_all_warn("poststop", poststop, &state);
             }

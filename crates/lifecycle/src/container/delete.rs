@@ -41,17 +41,10 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
         let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
         wait_gone(s.init_pid, s.init_start_time)?;
     }
-    let mut warnings = Vec::new();
-    if let Some(st) = &state {
-        let poststop = st
-            .hooks
-            .as_ref()
-            .and_then(|h| h.poststop().clone())
-            .unwrap_or_default();
-        let json =
-            crate::hooks::state_json(id, st.init_pid, "stopped", &st.bundle, &st.annotations);
-        warnings.extend(crate::hooks::run_all_warn("poststop", &poststop, &json));
-    }
+    let warnings = match &state {
+        Some(st) => crate::hooks::run_saved("poststop", |h| h.poststop(), st, "stopped"),
+        None => Vec::new(),
+    };
     locked.remove()?;
     Ok(warnings)
 }

@@ -54,16 +54,9 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
         other => other.context("writing exec fifo")?,
     };
     std::fs::remove_file(&fifo_path).context("removing exec fifo")?;
-    let mut warnings = Vec::new();
-    if let Some(st) = &state {
-        let poststart = st
-            .hooks
-            .as_ref()
-            .and_then(|h| h.poststart().clone())
-            .unwrap_or_default();
-        let json =
-            crate::hooks::state_json(id, st.init_pid, "running", &st.bundle, &st.annotations);
-        warnings.extend(crate::hooks::run_all_warn("poststart", &poststart, &json));
-    }
+    let warnings = match &state {
+        Some(st) => crate::hooks::run_saved("poststart", |h| h.poststart(), st, "running"),
+        None => Vec::new(),
+    };
     Ok(warnings)
 }

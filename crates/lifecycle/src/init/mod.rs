@@ -201,15 +201,7 @@ fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(),
 }
 
 fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
-    let annotations = ctx
-        .bundle
-        .spec
-        .annotations()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    crate::hooks::state_json(ctx.id, pid, status, &ctx.bundle.dir, &annotations)
+    crate::hooks::bundle_state(ctx.id, pid, status, ctx.bundle)
 }
 
 /// See [`guard_until_parked`].

@@ -183,14 +183,7 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     let Some(hooks) = bundle.spec.hooks() else {
         return Ok(());
     };
-    let annotations = bundle
-        .spec
-        .annotations()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let state = |status| crate::hooks::state_json(id, pid, status, &bundle.dir, &annotations);
+    let state = |status| crate::hooks::bundle_state(id, pid, status, bundle);
     #[allow(deprecated)]
     let prestart = hooks.prestart().as_deref().unwrap_or_default();
     crate::hooks::run_all("prestart", prestart, &state("created"))?;
