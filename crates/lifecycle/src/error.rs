@@ -39,6 +39,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Init(InitError),
+    #[error(transparent)]
+    Cgroup(cgroups::Error),
     #[error("{0}")]
     CommandNotFound(String),
     #[error("container init exited before it was ready{}", .0.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]

@@ -10,7 +10,9 @@
 //! - `process/`: user, cwd, fds, signals, exec
 //! - `container/`: create, start, kill, delete, state, list
 //! - `hooks.rs`: the lifecycle hooks
+//! - `cgroup.rs`: the container's cgroup (the drivers are crates/cgroups)
 
+pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod hooks;

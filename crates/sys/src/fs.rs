@@ -204,6 +204,16 @@ pub fn fstatat_nofollow(dir: BorrowedFd<'_>, name: &Path) -> Result<libc::stat> 
     Ok(st)
 }
 
+/// The filesystem type (statfs f_type) of `path`.
+pub fn fs_type(path: &Path) -> Result<i64> {
+    let c = cstr("statfs", path)?;
+    // SAFETY: statfs is plain data; all-zero is valid and the kernel fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` a valid out-pointer for the call.
+    check(unsafe { libc::statfs(c.as_ptr(), &mut st) }, "statfs").map_err(|e| e.with_path(path))?;
+    Ok(st.f_type as i64)
+}
+
 /// `fstatvfs(fd)` mount flags (`ST_RDONLY`, `ST_NOSUID`, ...).
 pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
     // SAFETY: statvfs is plain data; all-zero is valid and the kernel fills it.

@@ -7,13 +7,23 @@ use lifecycle::Error;
 use crate::cli::CreateArgs;
 use crate::log::Logger;
 
-pub fn run(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Error> {
-    create(store, args, log)?;
+pub fn run(
+    store: &Store,
+    args: &CreateArgs,
+    log: &Logger,
+    cgroups: lifecycle::cgroup::Policy,
+) -> Result<i32, Error> {
+    create(store, args, log, cgroups)?;
     Ok(0)
 }
 
 /// Shared with `run`.
-pub fn create(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Error> {
+pub fn create(
+    store: &Store,
+    args: &CreateArgs,
+    log: &Logger,
+    cgroups: lifecycle::cgroup::Policy,
+) -> Result<i32, Error> {
     if args.pidfd_socket.is_some() {
         return Err(Error::Unsupported("--pidfd-socket".into()));
     }
@@ -26,6 +36,7 @@ pub fn create(store: &Store, args: &CreateArgs, log: &Logger) -> Result<i32, Err
             preserve_fds: args.preserve_fds,
             no_pivot: args.no_pivot,
             new_keyring: !args.no_new_keyring,
+            cgroups,
         },
     )?;
     for w in &created.warnings {

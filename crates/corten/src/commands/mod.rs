@@ -33,12 +33,12 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
     check_cgroup_manager(cli)?;
     let store = || Store::open(&root_dir(cli));
     match command {
-        Command::Create(args) => create::run(&store()?, args, log),
+        Command::Create(args) => create::run(&store()?, args, log, cgroup_policy(cli)),
         Command::Start { id } => start::run(&store()?, id, log),
         Command::State { id } => state::run(&store()?, id),
         Command::Kill { all, id, signal } => kill::run(&store()?, id, signal.as_deref(), *all),
         Command::Delete { force, id } => delete::run(&store()?, id, *force, log),
-        Command::Run(args) => run::run(&store()?, args, log),
+        Command::Run(args) => run::run(&store()?, args, log, cgroup_policy(cli)),
         Command::List { format, quiet } => list::run(&store()?, format, *quiet),
         Command::Spec { bundle } => {
             spec::run(bundle.as_deref(), cli.rootless.as_deref() == Some("true"))
@@ -73,6 +73,14 @@ fn check_cgroup_manager(cli: &Cli) -> Result<(), Error> {
     match manager {
         None | Some("cgroupfs") | Some("disabled") => Ok(()),
         Some(other) => Err(Error::Config(format!("unknown cgroup manager {other:?}"))),
+    }
+}
+
+/// `--cgroup-manager=disabled` runs without cgroups.
+fn cgroup_policy(cli: &Cli) -> lifecycle::cgroup::Policy {
+    match cli.cgroup_manager.as_deref() {
+        Some("disabled") => lifecycle::cgroup::Policy::Disabled,
+        _ => lifecycle::cgroup::Policy::Cgroupfs,
     }
 }
 

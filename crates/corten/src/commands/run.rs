@@ -8,7 +8,12 @@ use sys::signal::SigSet;
 use crate::cli::RunArgs;
 use crate::log::Logger;
 
-pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
+pub fn run(
+    store: &Store,
+    args: &RunArgs,
+    log: &Logger,
+    cgroups: lifecycle::cgroup::Policy,
+) -> Result<i32, Error> {
     let sys_err = |context: &str| {
         let context = context.to_string();
         move |source| Error::Sys { context, source }
@@ -28,7 +33,7 @@ pub fn run(store: &Store, args: &RunArgs, log: &Logger) -> Result<i32, Error> {
         Some(sys::signal::set_mask(&SigSet::all()).map_err(sys_err("blocking signals"))?)
     };
     let id = &args.create.id;
-    let pid = super::create::create(store, &args.create, log)?;
+    let pid = super::create::create(store, &args.create, log, cgroups)?;
     match lifecycle::container::start(store, id) {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {

@@ -16,6 +16,8 @@ pub struct CreateOptions<'a> {
     /// Give the container its own session keyring (runc's default;
     /// `--no-new-keyring` turns it off).
     pub new_keyring: bool,
+    /// cgroupfs, or none with `--cgroup-manager=disabled`.
+    pub cgroups: crate::cgroup::Policy,
 }
 
 /// A created container.
@@ -35,6 +37,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         .collect();
     state::validate_id(opts.id)?;
     let bundle = crate::spec::load(opts.bundle)?;
+    let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups)?;
     let locked = store.create(opts.id)?;
     let dir = locked.dir().to_path_buf();
     let result = (|| {
@@ -50,8 +53,13 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             inherited_fds: &inherited,
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
+            cgroup: cgroup.as_ref(),
         })?;
         let pid = init.pid();
+        // Limits apply before the container's code runs: the init is parked.
+        if let Some(cg) = &cgroup {
+            crate::cgroup::apply(cg, &bundle.spec)?;
+        }
         let start_time = state::process_start_time(pid)
             .ok_or_else(|| Error::InitDied(Some("it exited during setup".into())))?;
         locked.save(&State {
@@ -72,6 +80,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             owner: sys_uid(),
             hooks: bundle.spec.hooks().clone(),
             has_process: bundle.spec.process().is_some(),
+            cgroup: cgroup.as_ref().map(cgroups::Manager::placement),
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
@@ -92,6 +101,9 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 let state = crate::hooks::bundle_state(opts.id, 0, "stopped", &bundle);
                 let poststop = hooks.poststop().as_deref().unwrap_or_default();
                 let _ = crate::hooks::run_all_warn("poststop", poststop, &state);
+            }
+            if let Some(cg) = &cgroup {
+                let _ = crate::cgroup::destroy(&cgroups::Manager::placement(cg));
             }
             let _ = locked.remove();
             Err(e)

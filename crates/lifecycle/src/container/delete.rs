@@ -41,6 +41,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
         let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
         wait_gone(s.init_pid, s.init_start_time)?;
     }
+    // What is left in the cgroup (a daemonised child without a pid
+    // namespace) goes with it.
+    if let Some(placement) = state.as_ref().and_then(|s| s.cgroup.as_ref()) {
+        crate::cgroup::destroy(placement)?;
+    }
     let warnings = match &state {
         Some(st) => crate::hooks::run_saved("poststop", |h| h.poststop(), st, "stopped"),
         None => Vec::new(),

@@ -14,8 +14,13 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Error
         _ => return Err(Error::NotRunning),
     };
     if all {
-        // Children first, so a parent's reaction cannot refill the list.
-        for pid in descendants(state.init_pid).into_iter().rev() {
+        // Every process of the cgroup, or without one the init's
+        // descendants (children first, so a parent cannot refill the list).
+        let pids = match &state.cgroup {
+            Some(p) => crate::cgroup::procs(p)?,
+            None => descendants(state.init_pid).into_iter().rev().collect(),
+        };
+        for pid in pids.into_iter().filter(|p| *p != state.init_pid) {
             let _ = sys::process::kill(pid, signal);
         }
     }

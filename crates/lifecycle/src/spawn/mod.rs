@@ -28,6 +28,8 @@ pub struct Request<'a> {
     pub no_pivot: bool,
     /// The session keyring to join, if any.
     pub keyring: Option<std::ffi::CString>,
+    /// The container's cgroup, which the init is born into.
+    pub cgroup: Option<&'a cgroups::V1>,
 }
 
 /// An init that is set up and waiting for [`Init::commit`]. Dropping it
@@ -89,6 +91,8 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
+    // In the container's cgroup for the clone only (see cgroup.rs).
+    let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
     let fork = sys::process::fork_child(one, flags as u64, None)
         .context("clone3 of the container init")?;
     let first = match fork {
@@ -109,6 +113,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         }
         sys::process::Fork::Parent(pid) => pid,
     };
+    drop(in_cgroup);
     drop(child_end);
     drop(fifo);
     let mut guard = Init {

@@ -3,6 +3,8 @@
 mod prepass;
 mod validate;
 
+pub use validate::has_resources;
+
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;

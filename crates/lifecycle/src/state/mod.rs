@@ -56,6 +56,9 @@ pub struct State {
     /// created, deleted and killed, but not started.
     #[serde(default = "yes")]
     pub has_process: bool,
+    /// The container's cgroup directories (none when disabled).
+    #[serde(default)]
+    pub cgroup: Option<cgroups::Placement>,
 }
 
 fn yes() -> bool {
@@ -412,6 +415,7 @@ mod tests {
             owner: 0,
             hooks: None,
             has_process: true,
+            cgroup: None,
         }
     }
 

@@ -1,0 +1,482 @@
+//! The v1 driver: one directory per hierarchy (on hybrid hosts the unified
+//! hierarchy too), resources written to the v1 files.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+use crate::devices::{self, Node};
+use crate::mountinfo::{self, Hierarchy};
+use crate::{Error, Manager, Placement, Result};
+
+/// A container's cgroup on a v1 or hybrid host.
+#[derive(Debug, Clone)]
+pub struct V1 {
+    /// (hierarchy, the container's directory in it)
+    dirs: Vec<(Hierarchy, PathBuf)>,
+}
+
+impl V1 {
+    /// The cgroup at `cgroups_path` in every hierarchy mounted under
+    /// `/sys/fs/cgroup`. A relative path is taken under the runtime's own
+    /// cgroup in each hierarchy, as runc's cgroupfs driver does.
+    pub fn new(cgroups_path: &Path, hierarchies: &[Hierarchy], own_cgroup: &str) -> Result<V1> {
+        if cgroups_path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(Error::Invalid(format!(
+                "cgroupsPath {}: \"..\" is not allowed",
+                cgroups_path.display()
+            )));
+        }
+        let mut dirs = Vec::new();
+        for h in hierarchies
+            .iter()
+            .filter(|h| h.mount_point.starts_with("/sys/fs/cgroup"))
+        {
+            let path = if cgroups_path.is_absolute() {
+                cgroups_path.to_path_buf()
+            } else {
+                mountinfo::path_in(own_cgroup, h).join(cgroups_path)
+            };
+            dirs.push((h.clone(), mountinfo::under(&h.mount_point, &path)));
+        }
+        Ok(V1 { dirs })
+    }
+
+    /// A driver over saved directories (for delete and kill).
+    pub fn from_placement(p: &Placement) -> V1 {
+        let dirs = p
+            .dirs
+            .iter()
+            .map(|d| {
+                (
+                    Hierarchy {
+                        mount_point: PathBuf::new(),
+                        fstype: String::new(),
+                        options: String::new(),
+                    },
+                    d.clone(),
+                )
+            })
+            .collect();
+        V1 { dirs }
+    }
+
+    fn dir_of(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(h, _)| h.has(controller))
+            .map(|(_, d)| d.as_path())
+    }
+
+    fn unified(&self) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(h, _)| h.fstype == "cgroup2")
+            .map(|(_, d)| d.as_path())
+    }
+
+    /// Writes `value` to `file` of the hierarchy carrying `controller`.
+    fn write(&self, controller: &str, file: &str, value: &str) -> Result<()> {
+        let dir = self.dir_of(controller).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "the {controller} cgroup controller is not mounted on this host"
+            ))
+        })?;
+        write_file(&dir.join(file), value)
+    }
+}
+
+fn write_file(path: &Path, value: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Unsupported(format!(
+                    "{} does not exist on this host's kernel",
+                    path.display()
+                ))
+            } else {
+                Error::io(path, &e)
+            }
+        })?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| Error::io(path, &e))
+}
+
+/// A cpuset cgroup starts with empty cpus and mems: a new directory gets
+/// its parent's, or no process could join it.
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own =
+            std::fs::read_to_string(dir.join(file)).map_err(|e| Error::io(dir.join(file), &e))?;
+        if own.trim().is_empty() {
+            let parent = dir.parent().unwrap_or(dir);
+            if parent.join(file).exists() {
+                inherit_cpuset(parent)?;
+                let value = std::fs::read_to_string(parent.join(file))
+                    .map_err(|e| Error::io(parent.join(file), &e))?;
+                write_file(&dir.join(file), value.trim())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// -1 (and a missing value) mean no limit in the runtime spec.
+fn limit(v: i64) -> String {
+    if v < 0 {
+        "-1".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+impl Manager for V1 {
+    fn create(&self) -> Result<()> {
+        for (h, dir) in &self.dirs {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+            if h.has("cpuset") {
+                inherit_cpuset(dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn join(&self, pid: i32) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn apply(&self, r: &LinuxResources, nodes: &[Node]) -> Result<()> {
+        if let Some(m) = r.memory() {
+            if m.kernel().is_some() || m.kernel_tcp().is_some() {
+                return Err(Error::Unsupported(
+                    "memory.kernel and memory.kernelTCP limits (v1 kernel memory accounting is gone from current kernels)".into(),
+                ));
+            }
+            if let Some(v) = m.reservation() {
+                self.write("memory", "memory.soft_limit_in_bytes", &limit(v))?;
+            }
+            // With swap, memory+swap must stay >= memory: order the writes
+            // so that each one is valid when it lands.
+            match (m.limit(), m.swap()) {
+                (Some(l), Some(s)) => {
+                    let raise_swap_first = s < 0 || l < 0 || s >= l;
+                    if raise_swap_first {
+                        self.write("memory", "memory.memsw.limit_in_bytes", &limit(s))?;
+                        self.write("memory", "memory.limit_in_bytes", &limit(l))?;
+                    } else {
+                        self.write("memory", "memory.limit_in_bytes", &limit(l))?;
+                        self.write("memory", "memory.memsw.limit_in_bytes", &limit(s))?;
+                    }
+                }
+                (Some(l), None) => self.write("memory", "memory.limit_in_bytes", &limit(l))?,
+                (None, Some(s)) => {
+                    self.write("memory", "memory.memsw.limit_in_bytes", &limit(s))?
+                }
+                (None, None) => {}
+            }
+            if let Some(v) = m.swappiness() {
+                if v > 100 {
+                    return Err(Error::Invalid(format!(
+                        "memory.swappiness {v}: at most 100"
+                    )));
+                }
+                self.write("memory", "memory.swappiness", &v.to_string())?;
+            }
+            if let Some(true) = m.disable_oom_killer() {
+                self.write("memory", "memory.oom_control", "1")?;
+            }
+        }
+        if let Some(c) = r.cpu() {
+            if let Some(v) = c.shares() {
+                self.write("cpu", "cpu.shares", &v.to_string())?;
+            }
+            if let Some(v) = c.period() {
+                self.write("cpu", "cpu.cfs_period_us", &v.to_string())?;
+            }
+            if let Some(v) = c.quota() {
+                self.write("cpu", "cpu.cfs_quota_us", &limit(v))?;
+            }
+            if let Some(v) = c.burst() {
+                self.write("cpu", "cpu.cfs_burst_us", &v.to_string())?;
+            }
+            if let Some(v) = c.realtime_period() {
+                self.write("cpu", "cpu.rt_period_us", &v.to_string())?;
+            }
+            if let Some(v) = c.realtime_runtime() {
+                self.write("cpu", "cpu.rt_runtime_us", &v.to_string())?;
+            }
+            if let Some(v) = c.idle() {
+                self.write("cpu", "cpu.idle", &v.to_string())?;
+            }
+            if let Some(v) = c.cpus().as_deref().filter(|v| !v.is_empty()) {
+                self.write("cpuset", "cpuset.cpus", v)?;
+            }
+            if let Some(v) = c.mems().as_deref().filter(|v| !v.is_empty()) {
+                self.write("cpuset", "cpuset.mems", v)?;
+            }
+        }
+        if let Some(p) = r.pids() {
+            let v = p.limit();
+            self.write(
+                "pids",
+                "pids.max",
+                &if v <= 0 {
+                    "max".to_string()
+                } else {
+                    v.to_string()
+                },
+            )?;
+        }
+        if let Some(b) = r.block_io() {
+            if let Some(v) = b.weight() {
+                self.write("blkio", "blkio.weight", &v.to_string())?;
+            }
+            if let Some(v) = b.leaf_weight() {
+                self.write("blkio", "blkio.leaf_weight", &v.to_string())?;
+            }
+            for d in b.weight_device().iter().flatten() {
+                if let Some(w) = d.weight() {
+                    self.write(
+                        "blkio",
+                        "blkio.weight_device",
+                        &format!("{}:{} {w}", d.major(), d.minor()),
+                    )?;
+                }
+                if let Some(w) = d.leaf_weight() {
+                    self.write(
+                        "blkio",
+                        "blkio.leaf_weight_device",
+                        &format!("{}:{} {w}", d.major(), d.minor()),
+                    )?;
+                }
+            }
+            let throttles = [
+                (
+                    "blkio.throttle.read_bps_device",
+                    b.throttle_read_bps_device(),
+                ),
+                (
+                    "blkio.throttle.write_bps_device",
+                    b.throttle_write_bps_device(),
+                ),
+                (
+                    "blkio.throttle.read_iops_device",
+                    b.throttle_read_iops_device(),
+                ),
+                (
+                    "blkio.throttle.write_iops_device",
+                    b.throttle_write_iops_device(),
+                ),
+            ];
+            for (file, list) in throttles {
+                for d in list.iter().flatten() {
+                    self.write(
+                        "blkio",
+                        file,
+                        &format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                    )?;
+                }
+            }
+        }
+        for h in r.hugepage_limits().iter().flatten() {
+            let size = h.page_size();
+            match self.dir_of("hugetlb") {
+                Some(dir) => write_file(
+                    &dir.join(format!("hugetlb.{size}.limit_in_bytes")),
+                    &h.limit().to_string(),
+                )?,
+                // On hybrid hosts hugetlb may be offered by the unified hierarchy only.
+                None => match self.unified() {
+                    Some(dir) => write_file(
+                        &dir.join(format!("hugetlb.{size}.max")),
+                        &h.limit().to_string(),
+                    )?,
+                    None => {
+                        return Err(Error::Unsupported(
+                            "the hugetlb cgroup controller is not mounted on this host".into(),
+                        ))
+                    }
+                },
+            }
+        }
+        if let Some(n) = r.network() {
+            if let Some(id) = n.class_id() {
+                self.write("net_cls", "net_cls.classid", &id.to_string())?;
+            }
+            for p in n.priorities().iter().flatten() {
+                self.write(
+                    "net_prio",
+                    "net_prio.ifpriomap",
+                    &format!("{} {}", p.name(), p.priority()),
+                )?;
+            }
+        }
+        if r.rdma().as_ref().is_some_and(|m| !m.is_empty()) {
+            return Err(Error::Unsupported(
+                "rdma limits (the rdma cgroup controller is not mounted on this host)".into(),
+            ));
+        }
+        if r.unified().as_ref().is_some_and(|m| !m.is_empty()) {
+            return Err(Error::Unsupported(
+                "linux.resources.unified on a cgroup v1 host".into(),
+            ));
+        }
+        if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
+            for (allow, rule) in devices::rules(rules, nodes) {
+                self.write(
+                    "devices",
+                    if allow {
+                        "devices.allow"
+                    } else {
+                        "devices.deny"
+                    },
+                    &rule,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn procs(&self) -> Result<Vec<i32>> {
+        let Some((_, dir)) = self
+            .dirs
+            .iter()
+            .find(|(_, d)| d.join("cgroup.procs").exists())
+        else {
+            return Ok(Vec::new());
+        };
+        let text =
+            std::fs::read_to_string(dir.join("cgroup.procs")).map_err(|e| Error::io(dir, &e))?;
+        Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+    }
+
+    fn destroy(&self) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            // The last processes may still be leaving: retry briefly on EBUSY.
+            let mut tries = 0;
+            loop {
+                match std::fs::remove_dir(dir) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(Error::io(dir, &e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn placement(&self) -> Placement {
+        Placement {
+            dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake v1 cgroupfs in a temp dir: directories per hierarchy with the
+    /// control files a test needs.
+    fn fake(name: &str) -> (PathBuf, Vec<Hierarchy>) {
+        let base = std::env::temp_dir().join(format!("corten-cg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let mut hs = Vec::new();
+        for c in ["memory", "cpu", "pids", "devices"] {
+            std::fs::create_dir_all(base.join(c)).unwrap();
+            hs.push(Hierarchy {
+                mount_point: base.join(c),
+                fstype: "cgroup".into(),
+                options: c.into(),
+            });
+        }
+        (base, hs)
+    }
+
+    /// Pretend the kernel made the control files of a new directory.
+    fn touch(dir: &Path, files: &[&str]) {
+        for f in files {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn limits_land_in_their_files() {
+        let (base, hs) = fake("limits");
+        // /sys/fs/cgroup filter: the fake lives elsewhere, so build directly.
+        let v = V1 {
+            dirs: hs
+                .iter()
+                .map(|h| (h.clone(), h.mount_point.join("c1")))
+                .collect(),
+        };
+        v.create().unwrap();
+        touch(
+            &base.join("memory/c1"),
+            &[
+                "memory.limit_in_bytes",
+                "memory.memsw.limit_in_bytes",
+                "memory.swappiness",
+            ],
+        );
+        touch(
+            &base.join("cpu/c1"),
+            &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+        );
+        touch(&base.join("pids/c1"), &["pids.max"]);
+        touch(&base.join("devices/c1"), &["devices.allow", "devices.deny"]);
+        let r: LinuxResources = serde_json::from_value(serde_json::json!({
+            "memory": {"limit": 1048576, "swap": 2097152, "swappiness": 10},
+            "cpu": {"shares": 512, "quota": 20000, "period": 100000},
+            "pids": {"limit": 7},
+            "devices": [{"allow": false, "access": "rwm"}]
+        }))
+        .unwrap();
+        v.apply(&r, &[]).unwrap();
+        let read = |p: &str| std::fs::read_to_string(base.join(p)).unwrap();
+        assert_eq!(read("memory/c1/memory.limit_in_bytes"), "1048576");
+        assert_eq!(read("memory/c1/memory.memsw.limit_in_bytes"), "2097152");
+        assert_eq!(read("cpu/c1/cpu.cfs_quota_us"), "20000");
+        assert_eq!(read("pids/c1/pids.max"), "7");
+        // A plain file keeps only the last write: the last default rule.
+        assert_eq!(read("devices/c1/devices.deny"), "a");
+        let missing: LinuxResources =
+            serde_json::from_value(serde_json::json!({"blockIO": {"weight": 100}})).unwrap();
+        let e = v.apply(&missing, &[]).unwrap_err().to_string();
+        assert!(e.contains("blkio cgroup controller is not mounted"), "{e}");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn relative_paths_sit_under_the_runtimes_own_cgroup() {
+        let hs = vec![Hierarchy {
+            mount_point: PathBuf::from("/sys/fs/cgroup/memory"),
+            fstype: "cgroup".into(),
+            options: "memory".into(),
+        }];
+        let v = V1::new(Path::new("corten/c1"), &hs, "4:memory:/session\n").unwrap();
+        assert_eq!(
+            v.placement().dirs,
+            vec![PathBuf::from("/sys/fs/cgroup/memory/session/corten/c1")]
+        );
+        let v = V1::new(Path::new("/abs/c1"), &hs, "4:memory:/session\n").unwrap();
+        assert_eq!(
+            v.placement().dirs,
+            vec![PathBuf::from("/sys/fs/cgroup/memory/abs/c1")]
+        );
+        assert!(V1::new(Path::new("/a/../../etc"), &hs, "").is_err());
+    }
+}

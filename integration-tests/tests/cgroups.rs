@@ -1,0 +1,152 @@
+//! cgroups on this (hybrid, v1 controllers) host: limits land in the right
+//! files, the device rules hold, the cgroup collects every process and
+//! goes away with the container.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::json;
+
+fn cg(controller: &str, path: &str) -> PathBuf {
+    PathBuf::from("/sys/fs/cgroup")
+        .join(controller)
+        .join(path.trim_start_matches('/'))
+}
+
+fn read(p: PathBuf) -> String {
+    fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn limits_land_in_the_cgroup_and_delete_removes_it() {
+    let mut b = Bundle::new("cglimits");
+    let path = format!("/corten-it/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 67108864, "reservation": 33554432, "swappiness": 20},
+            "cpu": {"shares": 256, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+            "pids": {"limit": 42},
+            "devices": [{"allow": false, "access": "rwm"}]
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.create(&id);
+    let pid = b.pid(&id);
+    assert_eq!(
+        read(cg("memory", &path).join("memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(
+        read(cg("memory", &path).join("memory.soft_limit_in_bytes")),
+        "33554432"
+    );
+    assert_eq!(read(cg("memory", &path).join("memory.swappiness")), "20");
+    assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "256");
+    assert_eq!(read(cg("cpu", &path).join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read(cg("cpuset", &path).join("cpuset.cpus")), "0");
+    assert_eq!(read(cg("pids", &path).join("pids.max")), "42");
+    let devices = read(cg("devices", &path).join("devices.list"));
+    assert!(
+        devices.contains("c 1:3 rwm") && !devices.contains("a *:* rwm"),
+        "{devices}"
+    );
+    // The init is in it, in every hierarchy.
+    let procs = read(cg("pids", &path).join("cgroup.procs"));
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    b.delete_force(&id);
+    for c in [
+        "memory", "cpu", "cpuset", "pids", "devices", "freezer", "blkio", "systemd", "unified",
+    ] {
+        assert!(!cg(c, &path).exists(), "{c} cgroup left behind");
+    }
+    b.assert_clean(&id);
+}
+
+/// Regression (review): with no cgroups a deny-all device rule was
+/// accepted and not enforced; a container with CAP_MKNOD could reach any
+/// device.
+#[test]
+fn device_rules_are_enforced() {
+    let mut b = Bundle::new("cgdevices");
+    b.config_mut(|c| {
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_MKNOD"));
+        }
+        c["root"]["readonly"] = json!(false);
+    });
+    b.set_sh("mknod /tmp/kmsg c 1 11 && (cat /tmp/kmsg >/dev/null 2>&1 && echo open || echo denied); cat /dev/null && echo null-ok");
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        ["denied", "null-ok"]
+    );
+}
+
+/// Without a pid namespace a double-forked child leaves the init's tree;
+/// the cgroup still holds it, and delete --force kills it.
+#[test]
+fn delete_force_kills_what_escaped_the_init() {
+    let mut b = Bundle::new("cgescape");
+    b.config_mut(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid");
+    });
+    b.set_sh("(probe sleep 300 &) ; exec probe sleep 300");
+    let id = b.id();
+    b.create_start(&id);
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while b.processes_in_rootfs().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the escaped child did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn container_sees_its_cgroup_as_root_and_runs_without_one_when_disabled() {
+    let mut b = Bundle::new("cgns");
+    b.set_args(&[PROBE, "cat", "/proc/self/cgroup"]);
+    let out = b.run_ok();
+    assert!(out.lines().all(|l| l.ends_with(":/")), "{out}");
+    if is_runc() {
+        return;
+    }
+    let id = b.id();
+    let o = b.corten(&[
+        "--cgroup-manager=disabled",
+        "run",
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ]);
+    o.ok();
+    let host = fs::read_to_string("/proc/self/cgroup").unwrap();
+    assert!(!o.stdout.is_empty() && host.lines().count() == o.stdout.lines().count());
+    b.config_mut(|c| c["linux"]["resources"] = json!({"pids": {"limit": 5}}));
+    b.corten(&[
+        "--cgroup-manager=disabled",
+        "create",
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .fails_with(1, "needs a cgroup manager");
+    b.assert_clean(&id);
+}
