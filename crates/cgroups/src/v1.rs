@@ -361,15 +361,17 @@ impl Manager for V1 {
 
     fn destroy(&self) -> Result<()> {
         for (_, dir) in &self.dirs {
-            // The last processes may still be leaving: retry briefly on EBUSY.
-            let mut tries = 0;
+            // A process that just exited may hold the cgroup a moment longer:
+            // retry on EBUSY, starting fast (this is on `run`'s exit path).
+            let mut wait = std::time::Duration::from_micros(100);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
             loop {
                 match std::fs::remove_dir(dir) {
                     Ok(()) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
-                        tries += 1;
-                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < deadline => {
+                        std::thread::sleep(wait);
+                        wait = (wait * 2).min(std::time::Duration::from_millis(10));
                     }
                     Err(e) => return Err(Error::io(dir, &e)),
                 }
