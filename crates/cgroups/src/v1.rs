@@ -369,7 +369,10 @@ impl Manager for V1 {
                 match std::fs::remove_dir(dir) {
                     Ok(()) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) && std::time::Instant::now() < deadline => {
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EBUSY)
+                            && std::time::Instant::now() < deadline =>
+                    {
                         std::thread::sleep(wait);
                         wait = (wait * 2).min(std::time::Duration::from_millis(10));
                     }

@@ -75,17 +75,17 @@ pub fn run() -> Result<i32, Error> {
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::SPEC_VERSION,
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": MOUNT_OPTIONS,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": lifecycle::process::caps::NAMES,
-            "cgroup": {"v1": false, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
+            "cgroup": {"v1": true, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
             "seccomp": {"enabled": false},
-            "apparmor": {"enabled": false},
-            "selinux": {"enabled": false},
+            "apparmor": {"enabled": lifecycle::process::lsm::apparmor_enabled()},
+            "selinux": {"enabled": lifecycle::process::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
