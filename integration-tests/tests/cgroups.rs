@@ -63,7 +63,8 @@ fn limits_land_in_the_cgroup_and_delete_removes_it() {
     assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
     b.delete_force(&id);
     for c in [
-        "memory", "cpu", "cpuset", "pids", "devices", "freezer", "blkio", "systemd", "unified",
+        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
+        "unified",
     ] {
         assert!(!cg(c, &path).exists(), "{c} cgroup left behind");
         // The parent this test's cgroupsPath made (runtimes leave parents).
