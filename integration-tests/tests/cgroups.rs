@@ -153,3 +153,72 @@ fn container_sees_its_cgroup_as_root_and_runs_without_one_when_disabled() {
     .fails_with(1, "needs a cgroup manager");
     b.assert_clean(&id);
 }
+
+/// pause freezes every process (a counter stops), state says "paused",
+/// resume thaws it; ps lists the container's processes.
+#[test]
+fn pause_resume_and_ps() {
+    let mut b = Bundle::new("cgpause");
+    b.config_mut(|c| c["root"]["readonly"] = json!(false));
+    b.set_sh("i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.01; done");
+    let id = b.id();
+    b.create_start(&id);
+    let count = || {
+        fs::read_to_string(b.rootfs.join("count"))
+            .unwrap_or_default()
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counter did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    b.corten(&["pause", &id]).ok();
+    assert_eq!(b.state(&id)["status"], "paused");
+    let frozen = count();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(count(), frozen, "the counter runs while paused");
+    b.corten(&["pause", &id]).fails_with(1, "already paused");
+
+    let pids = b.corten(&["ps", "--format", "json", &id]);
+    pids.ok();
+    let pids: Vec<i64> = serde_json::from_str(pids.stdout.trim()).unwrap();
+    assert!(pids.contains(&(b.pid(&id) as i64)), "{pids:?}");
+    let table = b.corten(&["ps", &id]);
+    table.ok();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(
+        lines[0].split_whitespace().any(|c| c == "PID"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        lines.len() >= 2
+            && lines[1..]
+                .iter()
+                .all(|l| l.contains("sh") || l.contains("sleep")),
+        "{}",
+        table.stdout
+    );
+
+    b.corten(&["resume", &id]).ok();
+    assert_eq!(b.state(&id)["status"], "running");
+    let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
+    while count() == frozen {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counter did not resume"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    b.corten(&["resume", &id]).fails_with(1, "not paused");
+    // A paused container is deleted by force too.
+    b.corten(&["pause", &id]).ok();
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

@@ -296,9 +296,6 @@ fn unsupported_commands() {
     let update_file = empty_update.to_string_lossy().into_owned();
     for args in [
         vec!["exec", id.as_str(), "/bin/true"],
-        vec!["ps", id.as_str()],
-        vec!["pause", id.as_str()],
-        vec!["resume", id.as_str()],
         vec!["events", id.as_str()],
         vec!["update", "--resources", update_file.as_str(), id.as_str()],
         vec!["checkpoint", id.as_str()],

@@ -94,11 +94,19 @@ pub enum Command {
     /// Run a process in a running container
     Exec(Later),
     /// List a container's processes
-    Ps(Later),
+    Ps {
+        /// table or json
+        #[arg(short, long, default_value = "table")]
+        format: String,
+        id: String,
+        /// Options for ps(1) (default -ef)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
     /// Pause a container
-    Pause(Later),
+    Pause { id: String },
     /// Resume a paused container
-    Resume(Later),
+    Resume { id: String },
     /// Stream a container's events and statistics
     Events(Later),
     /// Update a container's resource limits

@@ -6,6 +6,7 @@ mod features;
 mod kill;
 mod later;
 mod list;
+mod ps;
 mod run;
 mod spec;
 mod start;
@@ -45,9 +46,13 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
         }
         Command::Features => features::run(),
         Command::Exec(_) => later::run("exec"),
-        Command::Ps(_) => later::run("ps"),
-        Command::Pause(_) => later::run("pause"),
-        Command::Resume(_) => later::run("resume"),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => ps::run(&store()?, id, format, ps_args),
+        Command::Pause { id } => lifecycle::container::pause(&store()?, id).map(|()| 0),
+        Command::Resume { id } => lifecycle::container::resume(&store()?, id).map(|()| 0),
         Command::Events(_) => later::run("events"),
         Command::Update(_) => later::run("update"),
         Command::Checkpoint(_) => later::run("checkpoint"),

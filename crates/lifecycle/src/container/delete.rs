@@ -28,7 +28,7 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
     let state = locked.load()?;
     let status = locked.status(state.as_ref());
     // Stopped, or a create that died before recording anything, needs no kill.
-    if let (Status::Created | Status::Running, Some(s)) = (status, &state) {
+    if let (Status::Created | Status::Running | Status::Paused, Some(s)) = (status, &state) {
         if !force {
             return Err(Error::InvalidState(format!(
                 "cannot delete container {id} that is not stopped: {}",
@@ -39,6 +39,10 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
             let _ = sys::process::kill(pid, libc::SIGKILL);
         }
         let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
+        // A frozen task dies of SIGKILL only once thawed.
+        if let Some(dir) = s.cgroup.as_ref().and_then(super::freezer_dir) {
+            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+        }
         wait_gone(s.init_pid, s.init_start_time)?;
     }
     // What is left in the cgroup (a daemonised child without a pid

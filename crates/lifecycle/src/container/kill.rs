@@ -10,7 +10,7 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Error
     let state = store.read(id)?;
     let status = crate::state::status_of(&store.dir(id), state.as_ref());
     let state = match (status, state) {
-        (Status::Created | Status::Running, Some(s)) => s,
+        (Status::Created | Status::Running | Status::Paused, Some(s)) => s,
         _ => return Err(Error::NotRunning),
     };
     if all {

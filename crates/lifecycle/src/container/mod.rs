@@ -3,11 +3,14 @@
 mod create;
 mod delete;
 mod kill;
+mod pause;
 mod query;
 mod start;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
 pub use kill::{kill, parse_signal};
-pub use query::{list, oci_state, OciState};
+pub(crate) use pause::{freezer_dir, is_frozen};
+pub use pause::{pause, resume};
+pub use query::{list, oci_state, processes, OciState};
 pub use start::start;

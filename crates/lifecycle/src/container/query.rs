@@ -64,6 +64,24 @@ pub fn oci_state(store: &Store, id: &str) -> Result<OciState, Error> {
     })
 }
 
+/// The host pids of a container's processes: its cgroup's, or without one
+/// the init and its descendants.
+pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>, Error> {
+    let state = store.read(id)?;
+    let status = status_of(&store.dir(id), state.as_ref());
+    let Some(s) = state.filter(|_| status != Status::Stopped) else {
+        return Ok(Vec::new());
+    };
+    match &s.cgroup {
+        Some(p) => crate::cgroup::procs(p),
+        None => {
+            let mut pids = vec![s.init_pid];
+            pids.extend(super::kill::descendants(s.init_pid));
+            Ok(pids)
+        }
+    }
+}
+
 /// Every container of the store. One whose directory vanished meanwhile
 /// (deleted concurrently) is left out.
 pub fn list(store: &Store) -> Result<Vec<OciState>, Error> {

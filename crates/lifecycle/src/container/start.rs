@@ -12,7 +12,7 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
     let state = locked.load()?;
     match locked.status(state.as_ref()) {
         Status::Created => {}
-        Status::Running => {
+        Status::Running | Status::Paused => {
             return Err(Error::InvalidState(
                 "cannot start an already running container".into(),
             ))

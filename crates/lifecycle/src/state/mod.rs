@@ -71,6 +71,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Running, with every process frozen (`pause`).
+    Paused,
     Stopped,
 }
 
@@ -81,6 +83,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -338,6 +341,15 @@ pub fn status_of(dir: &Path, state: Option<&State>) -> Status {
     };
     match liveness::check(state.init_pid, state.init_start_time) {
         ProcState::Alive if dir.join(EXEC_FIFO).exists() => Status::Created,
+        ProcState::Alive
+            if state
+                .cgroup
+                .as_ref()
+                .and_then(crate::container::freezer_dir)
+                .is_some_and(|d| crate::container::is_frozen(&d)) =>
+        {
+            Status::Paused
+        }
         ProcState::Alive => Status::Running,
         ProcState::Gone => Status::Stopped,
     }
