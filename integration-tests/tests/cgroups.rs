@@ -222,3 +222,52 @@ fn pause_resume_and_ps() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+#[test]
+fn update_changes_the_limits_of_a_running_container() {
+    let mut b = Bundle::new("cgupdate");
+    let path = format!("/corten-it-upd/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"pids": {"limit": 10}, "memory": {"limit": 67108864}});
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    // runc's flags, with units.
+    b.corten(&[
+        "update",
+        "--pids-limit",
+        "20",
+        "--memory",
+        "128M",
+        "--cpu-share",
+        "512",
+        &id,
+    ])
+    .ok();
+    assert_eq!(read(cg("pids", &path).join("pids.max")), "20");
+    assert_eq!(
+        read(cg("memory", &path).join("memory.limit_in_bytes")),
+        "134217728"
+    );
+    assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "512");
+    // LinuxResources JSON from a file (the engines' way).
+    let file = b.tmp.join("update.json");
+    fs::write(&file, r#"{"pids": {"limit": 30}}"#).unwrap();
+    b.corten(&["update", "-r", file.to_str().unwrap(), &id])
+        .ok();
+    assert_eq!(read(cg("pids", &path).join("pids.max")), "30");
+    b.corten(&["update", "--kernel-memory", "10M", &id])
+        .fails_with(1, "not supported yet");
+    b.delete_force(&id);
+    b.corten(&["update", "--pids-limit", "5", &id])
+        .fails_with(1, "does not exist");
+    for c in [
+        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
+        "unified",
+    ] {
+        let _ = fs::remove_dir(cg(c, "/corten-it-upd"));
+    }
+    b.assert_clean(&id);
+}

@@ -291,13 +291,9 @@ fn unsupported_commands() {
     let id = b.id();
     b.create(&id);
     let before = b.state(&id);
-    let empty_update = b.tmp.join("update.json");
-    fs::write(&empty_update, "{}").expect("write");
-    let update_file = empty_update.to_string_lossy().into_owned();
     for args in [
         vec!["exec", id.as_str(), "/bin/true"],
         vec!["events", id.as_str()],
-        vec!["update", "--resources", update_file.as_str(), id.as_str()],
         vec!["checkpoint", id.as_str()],
         vec!["restore", id.as_str()],
     ] {

@@ -45,20 +45,26 @@ impl V1 {
         Ok(V1 { dirs })
     }
 
-    /// A driver over saved directories (for delete and kill).
+    /// A driver over saved directories (for update, delete, kill), each
+    /// matched again with the host hierarchy it lies in.
     pub fn from_placement(p: &Placement) -> V1 {
+        let hierarchies = mountinfo::host_hierarchies().unwrap_or_default();
+        let unknown = || Hierarchy {
+            mount_point: PathBuf::new(),
+            fstype: String::new(),
+            options: String::new(),
+        };
         let dirs = p
             .dirs
             .iter()
             .map(|d| {
-                (
-                    Hierarchy {
-                        mount_point: PathBuf::new(),
-                        fstype: String::new(),
-                        options: String::new(),
-                    },
-                    d.clone(),
-                )
+                let h = hierarchies
+                    .iter()
+                    .filter(|h| d.starts_with(&h.mount_point))
+                    .max_by_key(|h| h.mount_point.as_os_str().len())
+                    .cloned()
+                    .unwrap_or_else(unknown);
+                (h, d.clone())
             })
             .collect();
         V1 { dirs }

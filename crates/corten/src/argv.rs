@@ -37,6 +37,23 @@ const VALUED: &[&str] = &[
     "work-path",
     "parent-path",
     "page-server",
+    "blkio-weight",
+    "cpu-period",
+    "cpu-quota",
+    "cpu-share",
+    "cpu-rt-period",
+    "cpu-rt-runtime",
+    "cpu-idle",
+    "cpuset-cpus",
+    "cpuset-mems",
+    "memory",
+    "memory-reservation",
+    "memory-swap",
+    "pids-limit",
+    "kernel-memory",
+    "kernel-memory-tcp",
+    "l3-cache-schema",
+    "mem-bw-schema",
 ];
 
 /// Long switches (flags without a value).

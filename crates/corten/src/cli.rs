@@ -110,7 +110,7 @@ pub enum Command {
     /// Stream a container's events and statistics
     Events(Later),
     /// Update a container's resource limits
-    Update(Later),
+    Update(Box<UpdateArgs>),
     /// Checkpoint a container
     Checkpoint(Later),
     /// Restore a container
@@ -122,6 +122,52 @@ pub enum Command {
 pub struct Later {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// `update`: a LinuxResources JSON file and runc's per-resource flags.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// LinuxResources JSON from FILE, or - for stdin
+    #[arg(short, long)]
+    pub resources: Option<String>,
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    #[arg(long)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long)]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long)]
+    pub cpu_idle: Option<i64>,
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with a k/m/g suffix; -1 for none)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Refused: no v1 kernel memory accounting on current kernels
+    #[arg(long)]
+    pub kernel_memory: Option<String>,
+    #[arg(long)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Refused: no Intel RDT support
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

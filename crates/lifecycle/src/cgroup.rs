@@ -151,3 +151,17 @@ pub fn destroy(placement: &cgroups::Placement) -> Result<(), Error> {
 pub fn procs(placement: &cgroups::Placement) -> Result<Vec<i32>, Error> {
     V1::from_placement(placement).procs().map_err(cg_err)
 }
+
+/// Applies new limits to a running container's cgroup (`update`). Device
+/// rules are not updated (as runc).
+pub fn update(
+    placement: &cgroups::Placement,
+    resources: &oci_spec::runtime::LinuxResources,
+) -> Result<(), Error> {
+    if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(Error::Unsupported("updating device rules".into()));
+    }
+    V1::from_placement(placement)
+        .apply(resources, &[])
+        .map_err(cg_err)
+}

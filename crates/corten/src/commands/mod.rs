@@ -11,6 +11,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::PathBuf;
 
@@ -54,7 +55,7 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
         Command::Pause { id } => lifecycle::container::pause(&store()?, id).map(|()| 0),
         Command::Resume { id } => lifecycle::container::resume(&store()?, id).map(|()| 0),
         Command::Events(_) => later::run("events"),
-        Command::Update(_) => later::run("update"),
+        Command::Update(args) => update::run(&store()?, args),
         Command::Checkpoint(_) => later::run("checkpoint"),
         Command::Restore(_) => later::run("restore"),
     }

@@ -6,6 +6,7 @@ mod kill;
 mod pause;
 mod query;
 mod start;
+mod update;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
@@ -14,3 +15,4 @@ pub(crate) use pause::{freezer_dir, is_frozen};
 pub use pause::{pause, resume};
 pub use query::{list, oci_state, processes, OciState};
 pub use start::start;
+pub use update::update;
