@@ -271,3 +271,32 @@ fn update_changes_the_limits_of_a_running_container() {
     }
     b.assert_clean(&id);
 }
+
+#[test]
+fn events_print_stats_in_runcs_shape() {
+    let mut b = Bundle::new("cgevents");
+    b.config_mut(|c| c["linux"]["resources"] = json!({"pids": {"limit": 50}}));
+    b.set_args(&[PROBE, "sleep", "2"]);
+    let id = b.id();
+    b.create_start(&id);
+    let once = b.corten(&["events", "--stats", &id]);
+    once.ok();
+    let v: serde_json::Value = serde_json::from_str(once.stdout.trim()).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], id.as_str());
+    assert!(v["data"]["pids"]["current"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["data"]["pids"]["limit"], 50);
+    assert!(
+        v["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+    assert!(v["data"]["cpu"]["usage"]["total"].is_u64());
+    // Streaming ends by itself when the container stops.
+    let stream = b.corten(&["events", "--interval", "200ms", &id]);
+    stream.ok();
+    assert!(stream.stdout.lines().count() >= 2, "{}", stream.stdout);
+    b.corten(&["events", "--stats", &id])
+        .fails_with(1, "container not running");
+    b.delete(&id);
+    b.assert_clean(&id);
+}

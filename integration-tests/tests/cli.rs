@@ -293,7 +293,6 @@ fn unsupported_commands() {
     let before = b.state(&id);
     for args in [
         vec!["exec", id.as_str(), "/bin/true"],
-        vec!["events", id.as_str()],
         vec!["checkpoint", id.as_str()],
         vec!["restore", id.as_str()],
     ] {

@@ -14,6 +14,7 @@ mod devices;
 mod error;
 pub mod mode;
 pub mod mountinfo;
+mod stats;
 mod v1;
 
 pub use error::{Error, Result};

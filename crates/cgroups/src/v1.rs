@@ -70,6 +70,11 @@ impl V1 {
         V1 { dirs }
     }
 
+    /// Statistics in runc's `events` shape.
+    pub fn stats(&self) -> serde_json::Value {
+        crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
+    }
+
     fn dir_of(&self, controller: &str) -> Option<&Path> {
         self.dirs
             .iter()

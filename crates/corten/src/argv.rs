@@ -37,6 +37,7 @@ const VALUED: &[&str] = &[
     "work-path",
     "parent-path",
     "page-server",
+    "interval",
     "blkio-weight",
     "cpu-period",
     "cpu-quota",

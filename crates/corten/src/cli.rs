@@ -107,8 +107,16 @@ pub enum Command {
     Pause { id: String },
     /// Resume a paused container
     Resume { id: String },
-    /// Stream a container's events and statistics
-    Events(Later),
+    /// Stream a container's statistics
+    Events {
+        /// How often to print statistics
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        /// Print statistics once and exit
+        #[arg(long)]
+        stats: bool,
+        id: String,
+    },
     /// Update a container's resource limits
     Update(Box<UpdateArgs>),
     /// Checkpoint a container

@@ -253,6 +253,17 @@ pub fn join_session_keyring(name: &std::ffi::CStr) -> Result<bool> {
     }
 }
 
+/// Clock ticks per second (USER_HZ), the unit of /proc and cpuacct.stat times.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf takes an integer and has no memory effects.
+    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if v > 0 {
+        v as u64
+    } else {
+        100
+    }
+}
+
 /// Whether the process `pid` exists (it may be a zombie).
 pub fn exists(pid: libc::pid_t) -> bool {
     // SAFETY: signal 0 performs only the existence and permission check.

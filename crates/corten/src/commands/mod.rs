@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod features;
 mod kill;
 mod later;
@@ -54,7 +55,11 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
         } => ps::run(&store()?, id, format, ps_args),
         Command::Pause { id } => lifecycle::container::pause(&store()?, id).map(|()| 0),
         Command::Resume { id } => lifecycle::container::resume(&store()?, id).map(|()| 0),
-        Command::Events(_) => later::run("events"),
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => events::run(&store()?, id, interval, *stats),
         Command::Update(args) => update::run(&store()?, args),
         Command::Checkpoint(_) => later::run("checkpoint"),
         Command::Restore(_) => later::run("restore"),

@@ -82,6 +82,22 @@ pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>, Error> {
     }
 }
 
+/// The statistics of a container's cgroup (runc's `events` data), or
+/// `None` once it has stopped.
+pub fn stats(store: &Store, id: &str) -> Result<Option<serde_json::Value>, Error> {
+    let state = store.read(id)?;
+    let status = status_of(&store.dir(id), state.as_ref());
+    if matches!(status, Status::Stopped | Status::Creating) {
+        return Ok(None);
+    }
+    let placement = state.and_then(|s| s.cgroup).ok_or_else(|| {
+        Error::Config(format!(
+            "container {id} has no cgroup (created with --cgroup-manager=disabled)"
+        ))
+    })?;
+    Ok(Some(cgroups::V1::from_placement(&placement).stats()))
+}
+
 /// Every container of the store. One whose directory vanished meanwhile
 /// (deleted concurrently) is left out.
 pub fn list(store: &Store) -> Result<Vec<OciState>, Error> {

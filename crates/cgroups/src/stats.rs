@@ -1,0 +1,159 @@
+//! Statistics of a v1 cgroup in runc's `events` JSON shape.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+fn read(dir: Option<&Path>, file: &str) -> Option<String> {
+    std::fs::read_to_string(dir?.join(file)).ok()
+}
+
+fn num(dir: Option<&Path>, file: &str) -> u64 {
+    read(dir, file)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// "key value" lines as a map.
+fn kv(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?.to_string(), it.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Nanoseconds per clock tick (cpuacct.stat counts in USER_HZ ticks).
+fn ns_per_tick() -> u64 {
+    1_000_000_000 / sys::process::clock_ticks().max(1)
+}
+
+/// blkio "MAJ:MIN Op value" lines.
+fn blkio_entries(text: Option<String>) -> Value {
+    let entries: Vec<Value> = text
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (maj, min) = f.first()?.split_once(':')?;
+            Some(json!({
+                "major": maj.parse::<u64>().ok()?,
+                "minor": min.parse::<u64>().ok()?,
+                "op": f.get(1)?,
+                "value": f.get(2)?.parse::<u64>().ok()?
+            }))
+        })
+        .collect();
+    Value::Array(entries)
+}
+
+/// The stats of the hierarchies `dir_of` finds by controller.
+pub fn collect(dir_of: &dyn Fn(&str) -> Option<std::path::PathBuf>) -> Value {
+    let cpuacct = dir_of("cpuacct");
+    let cpu = dir_of("cpu");
+    let memory = dir_of("memory");
+    let pids = dir_of("pids");
+    let blkio = dir_of("blkio");
+    let (cpuacct, cpu, memory, pids, blkio) = (
+        cpuacct.as_deref(),
+        cpu.as_deref(),
+        memory.as_deref(),
+        pids.as_deref(),
+        blkio.as_deref(),
+    );
+
+    let percpu = |file: &str| -> Vec<u64> {
+        read(cpuacct, file)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    };
+    let acct = kv(&read(cpuacct, "cpuacct.stat").unwrap_or_default());
+    let tick = ns_per_tick();
+    let throttle = kv(&read(cpu, "cpu.stat").unwrap_or_default());
+    let mstat = kv(&read(memory, "memory.stat").unwrap_or_default());
+    let mem_entry = |prefix: &str| {
+        json!({
+            "limit": num(memory, &format!("{prefix}limit_in_bytes")),
+            "usage": num(memory, &format!("{prefix}usage_in_bytes")),
+            "max": num(memory, &format!("{prefix}max_usage_in_bytes")),
+            "failcnt": num(memory, &format!("{prefix}failcnt")),
+        })
+    };
+    let pids_limit = read(pids, "pids.max")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let raw: Map<String, Value> = mstat.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    json!({
+        "cpu": {
+            "usage": {
+                "total": num(cpuacct, "cpuacct.usage"),
+                "percpu": percpu("cpuacct.usage_percpu"),
+                "percpu_kernel": percpu("cpuacct.usage_percpu_sys"),
+                "percpu_user": percpu("cpuacct.usage_percpu_user"),
+                "kernel": acct.get("system").copied().unwrap_or(0) * tick,
+                "user": acct.get("user").copied().unwrap_or(0) * tick,
+            },
+            "throttling": {
+                "periods": throttle.get("nr_periods").copied().unwrap_or(0),
+                "throttledPeriods": throttle.get("nr_throttled").copied().unwrap_or(0),
+                "throttledTime": throttle.get("throttled_time").copied().unwrap_or(0),
+            }
+        },
+        "memory": {
+            "cache": mstat.get("cache").copied().unwrap_or(0),
+            "usage": mem_entry("memory."),
+            "swap": mem_entry("memory.memsw."),
+            "kernel": mem_entry("memory.kmem."),
+            "kernelTCP": mem_entry("memory.kmem.tcp."),
+            "raw": raw,
+        },
+        "pids": {"current": num(pids, "pids.current"), "limit": pids_limit},
+        "blkio": {
+            "ioServiceBytesRecursive": blkio_entries(read(blkio, "blkio.throttle.io_service_bytes_recursive")),
+            "ioServicedRecursive": blkio_entries(read(blkio, "blkio.throttle.io_serviced_recursive")),
+        },
+        "hugetlb": {},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_fake_cgroup() {
+        let base = std::env::temp_dir().join(format!("corten-stats-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        for d in ["cpuacct", "memory", "pids", "blkio"] {
+            std::fs::create_dir_all(base.join(d)).unwrap();
+        }
+        std::fs::write(base.join("cpuacct/cpuacct.usage"), "12345\n").unwrap();
+        std::fs::write(base.join("cpuacct/cpuacct.usage_percpu"), "10000 2345 \n").unwrap();
+        std::fs::write(base.join("memory/memory.usage_in_bytes"), "4096\n").unwrap();
+        std::fs::write(base.join("memory/memory.stat"), "cache 8192\nrss 4096\n").unwrap();
+        std::fs::write(base.join("pids/pids.current"), "3\n").unwrap();
+        std::fs::write(base.join("pids/pids.max"), "max\n").unwrap();
+        std::fs::write(
+            base.join("blkio/blkio.throttle.io_service_bytes_recursive"),
+            "8:0 Read 512\nTotal 512\n",
+        )
+        .unwrap();
+        let b = base.clone();
+        let v = collect(&move |c| Some(b.join(c)));
+        assert_eq!(v["cpu"]["usage"]["total"], 12345);
+        assert_eq!(v["cpu"]["usage"]["percpu"], json!([10000, 2345]));
+        assert_eq!(v["memory"]["usage"]["usage"], 4096);
+        assert_eq!(v["memory"]["cache"], 8192);
+        assert_eq!(v["memory"]["raw"]["rss"], 4096);
+        assert_eq!(v["pids"], json!({"current": 3, "limit": 0}));
+        assert_eq!(
+            v["blkio"]["ioServiceBytesRecursive"],
+            json!([{"major": 8, "minor": 0, "op": "Read", "value": 512}])
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}
