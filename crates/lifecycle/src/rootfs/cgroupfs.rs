@@ -7,22 +7,13 @@
 //! container's own cgroup directory, as runc does.
 
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sys::mount::mount;
 
 use super::mounts::{remount, MountOptions};
 use super::resolve;
 use crate::error::{Context, Error};
-
-/// One cgroup hierarchy mounted on the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Hierarchy {
-    mount_point: PathBuf,
-    fstype: String,
-    /// Controllers or name=..., comma-separated, for a fresh v1 mount.
-    options: String,
-}
 
 /// Mounts the cgroup view at `dest`.
 pub fn mount_hierarchies(
@@ -33,7 +24,7 @@ pub fn mount_hierarchies(
     in_cgroupns: bool,
 ) -> Result<(), Error> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").context("reading mountinfo")?;
-    let hierarchies = hierarchies(&mountinfo);
+    let hierarchies = cgroups::mountinfo::hierarchies(&mountinfo);
     let own_cgroups =
         std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
     let flags = opts.flags & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
@@ -87,7 +78,7 @@ pub fn mount_hierarchies(
             )
             .with_context(|| format!("mounting cgroup hierarchy {}", name.to_string_lossy()))?;
         } else {
-            let own = own_path(&own_cgroups, h);
+            let own = cgroups::mountinfo::path_in(&own_cgroups, h);
             let source = h.mount_point.join(own.strip_prefix("/").unwrap_or(&own));
             mount(Some(&source), &at, None, libc::MS_BIND | libc::MS_REC, None)
                 .with_context(|| format!("binding cgroup {}", source.display()))?;
@@ -121,89 +112,4 @@ pub fn mount_hierarchies(
         .context("making the cgroup tmpfs read-only")?;
     }
     Ok(())
-}
-
-/// The cgroup mounts of a mountinfo text.
-fn hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
-    let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let left: Vec<&str> = left.split(' ').collect();
-        let right: Vec<&str> = right.split(' ').collect();
-        if left.len() < 5 || right.len() < 3 || !right[0].starts_with("cgroup") {
-            continue;
-        }
-        let options = right[2]
-            .split(',')
-            .filter(|o| {
-                !matches!(*o, "rw" | "ro")
-                    && !o.starts_with("release_agent")
-                    && *o != "clone_children"
-            })
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push(Hierarchy {
-            mount_point: PathBuf::from(left[4]),
-            fstype: right[0].to_string(),
-            options,
-        });
-    }
-    out
-}
-
-/// This process's path in hierarchy `h`, from /proc/self/cgroup.
-fn own_path(proc_cgroup: &str, h: &Hierarchy) -> PathBuf {
-    for line in proc_cgroup.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (
-            parts.next(),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or("/"),
-        );
-        let matches = if h.fstype == "cgroup2" {
-            controllers.is_empty()
-        } else {
-            let mine: Vec<&str> = h.options.split(',').collect();
-            !controllers.is_empty() && controllers.split(',').all(|c| mine.contains(&c))
-        };
-        if matches {
-            return PathBuf::from(path);
-        }
-    }
-    PathBuf::from("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MOUNTINFO: &str = "\
-30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
-31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate
-32 30 0:28 / /sys/fs/cgroup/systemd rw,nosuid shared:11 - cgroup cgroup rw,xattr,name=systemd
-33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:12 - cgroup cgroup rw,cpu,cpuacct
-";
-
-    #[test]
-    fn finds_hierarchies_with_their_controllers() {
-        let h = hierarchies(MOUNTINFO);
-        assert_eq!(h.len(), 3);
-        assert_eq!(h[0].fstype, "cgroup2");
-        assert_eq!(h[1].options, "xattr,name=systemd");
-        assert_eq!(
-            h[2].mount_point,
-            PathBuf::from("/sys/fs/cgroup/cpu,cpuacct")
-        );
-        assert_eq!(h[2].options, "cpu,cpuacct");
-    }
-
-    #[test]
-    fn own_path_matches_the_right_line() {
-        let h = hierarchies(MOUNTINFO);
-        let cg = "12:cpu,cpuacct:/a/b\n1:name=systemd:/s\n0::/u\n";
-        assert_eq!(own_path(cg, &h[0]), PathBuf::from("/u"));
-        assert_eq!(own_path(cg, &h[2]), PathBuf::from("/a/b"));
-    }
 }
