@@ -300,3 +300,41 @@ fn events_print_stats_in_runcs_shape() {
     b.delete(&id);
     b.assert_clean(&id);
 }
+
+/// A process over its memory limit is OOM-killed: `run` exits 137, and an
+/// `events` stream reports the OOM.
+#[test]
+fn oom_kill_exits_137_and_events_report_it() {
+    let mut b = Bundle::new("cgoom");
+    b.config_mut(|c| {
+        c["linux"]["resources"] = json!({"memory": {"limit": 33554432, "swap": 33554432}})
+    });
+    b.set_sh("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived");
+    let id = b.id();
+    let out = b.run(&id);
+    assert_eq!(
+        out.code,
+        Some(137),
+        "stdout {:?} stderr {:?}",
+        out.stdout,
+        out.stderr
+    );
+    b.assert_clean(&id);
+
+    if is_runc() {
+        return;
+    }
+    b.set_sh("sleep 1; x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived");
+    let id = format!("{id}-ev");
+    b.corten(&["run", "--detach", "--bundle", &b.dir_str(), &id])
+        .ok();
+    let events = b.corten(&["events", "--interval", "10s", &id]);
+    events.ok();
+    assert!(
+        events.stdout.lines().any(|l| l.contains(r#""type":"oom""#)),
+        "{}",
+        events.stdout
+    );
+    b.delete(&id);
+    b.assert_clean(&id);
+}

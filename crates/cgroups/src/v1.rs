@@ -70,6 +70,17 @@ impl V1 {
         V1 { dirs }
     }
 
+    /// How many processes the OOM killer has killed in this cgroup.
+    pub fn oom_kills(&self) -> u64 {
+        self.dir_of("memory")
+            .and_then(|d| std::fs::read_to_string(d.join("memory.oom_control")).ok())
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Statistics in runc's `events` shape.
     pub fn stats(&self) -> serde_json::Value {
         crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
@@ -175,12 +186,20 @@ impl Manager for V1 {
             if let Some(v) = m.reservation() {
                 self.write("memory", "memory.soft_limit_in_bytes", &limit(v))?;
             }
-            // With swap, memory+swap must stay >= memory: order the writes
-            // so that each one is valid when it lands.
+            // The kernel keeps memory+swap >= memory at every write: when
+            // the new memory limit exceeds the current memory+swap limit,
+            // memory+swap must move first; otherwise memory first (runc).
             match (m.limit(), m.swap()) {
                 (Some(l), Some(s)) => {
-                    let raise_swap_first = s < 0 || l < 0 || s >= l;
-                    if raise_swap_first {
+                    let current = self
+                        .dir_of("memory")
+                        .and_then(|d| {
+                            std::fs::read_to_string(d.join("memory.memsw.limit_in_bytes")).ok()
+                        })
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .unwrap_or(u64::MAX);
+                    let as_u64 = |v: i64| if v < 0 { u64::MAX } else { v as u64 };
+                    if as_u64(l) > current {
                         self.write("memory", "memory.memsw.limit_in_bytes", &limit(s))?;
                         self.write("memory", "memory.limit_in_bytes", &limit(l))?;
                     } else {

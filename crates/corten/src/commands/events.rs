@@ -1,6 +1,7 @@
 //! `corten events [--stats] [--interval 5s] ID`: the container's statistics
 //! as runc prints them, one `{"type":"stats","id","data"}` line each time,
-//! until the container stops.
+//! and a `{"type":"oom","id"}` line when the OOM killer struck, until the
+//! container stops.
 
 use std::time::Duration;
 
@@ -9,19 +10,38 @@ use lifecycle::Error;
 
 pub fn run(store: &Store, id: &str, interval: &str, once: bool) -> Result<i32, Error> {
     let every = parse_interval(interval)?;
+    // OOM kills are polled more often than stats are printed, so that one
+    // shortly before the container's end is still reported.
+    let poll = every.min(Duration::from_millis(100));
+    let mut ooms = None;
+    let mut next_stats = std::time::Instant::now();
     loop {
-        let Some(data) = lifecycle::container::stats(store, id)? else {
+        let Some((data, oom_kills)) = lifecycle::container::stats(store, id)? else {
             if once {
                 return Err(Error::NotRunning);
             }
+            // The OOM kill that ended the container, if that is what did.
+            let last = lifecycle::container::oom_kills(store, id)?;
+            if ooms.is_some_and(|seen| last > seen) {
+                println!("{}", serde_json::json!({"type": "oom", "id": id}));
+            }
             return Ok(0);
         };
-        let line = serde_json::json!({"type": "stats", "id": id, "data": data});
-        println!("{line}");
+        if ooms.is_some_and(|seen| oom_kills > seen) {
+            println!("{}", serde_json::json!({"type": "oom", "id": id}));
+        }
+        ooms = Some(oom_kills);
+        if once || std::time::Instant::now() >= next_stats {
+            println!(
+                "{}",
+                serde_json::json!({"type": "stats", "id": id, "data": data})
+            );
+            next_stats = std::time::Instant::now() + every;
+        }
         if once {
             return Ok(0);
         }
-        std::thread::sleep(every);
+        std::thread::sleep(poll);
     }
 }
 

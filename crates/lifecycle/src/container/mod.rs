@@ -13,6 +13,6 @@ pub use delete::delete;
 pub use kill::{kill, parse_signal};
 pub(crate) use pause::{freezer_dir, is_frozen};
 pub use pause::{pause, resume};
-pub use query::{list, oci_state, processes, stats, OciState};
+pub use query::{list, oci_state, oom_kills, processes, stats, OciState};
 pub use start::start;
 pub use update::update;

@@ -82,9 +82,9 @@ pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>, Error> {
     }
 }
 
-/// The statistics of a container's cgroup (runc's `events` data), or
-/// `None` once it has stopped.
-pub fn stats(store: &Store, id: &str) -> Result<Option<serde_json::Value>, Error> {
+/// The statistics of a container's cgroup (runc's `events` data) and its
+/// count of OOM kills, or `None` once it has stopped.
+pub fn stats(store: &Store, id: &str) -> Result<Option<(serde_json::Value, u64)>, Error> {
     let state = store.read(id)?;
     let status = status_of(&store.dir(id), state.as_ref());
     if matches!(status, Status::Stopped | Status::Creating) {
@@ -95,7 +95,15 @@ pub fn stats(store: &Store, id: &str) -> Result<Option<serde_json::Value>, Error
             "container {id} has no cgroup (created with --cgroup-manager=disabled)"
         ))
     })?;
-    Ok(Some(cgroups::V1::from_placement(&placement).stats()))
+    let cg = cgroups::V1::from_placement(&placement);
+    Ok(Some((cg.stats(), cg.oom_kills())))
+}
+
+/// The OOM kills counted in a container's cgroup, which stays until
+/// `delete` (so the kill that ended a container is still seen).
+pub fn oom_kills(store: &Store, id: &str) -> Result<u64, Error> {
+    let placement = store.read(id)?.and_then(|s| s.cgroup);
+    Ok(placement.map_or(0, |p| cgroups::V1::from_placement(&p).oom_kills()))
 }
 
 /// Every container of the store. One whose directory vanished meanwhile
