@@ -13,9 +13,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-# Debian packages the tests use (dpkg-deb and apt-get come with the system).
+# Debian packages the tests use (dpkg-deb and apt-get come with the system):
+# ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests.
 missing=()
-for pkg in ca-certificates; do
+for pkg in ca-certificates procps util-linux mount; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
