@@ -122,6 +122,22 @@ fn delete_force_kills_what_escaped_the_init() {
     b.assert_clean(&id);
 }
 
+/// The runtime's default cgroup for `id` in the pids hierarchy (under the
+/// caller's own pids cgroup, which corten inherits from this test).
+fn default_pids_dir(id: &str) -> PathBuf {
+    let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let path = own
+        .lines()
+        .find_map(|l| {
+            l.splitn(3, ':')
+                .nth(2)
+                .filter(|_| l.split(':').nth(1) == Some("pids"))
+        })
+        .unwrap_or("/")
+        .to_string();
+    cg("pids", &path).join("corten").join(id)
+}
+
 #[test]
 fn container_sees_its_cgroup_as_root_and_runs_without_one_when_disabled() {
     let mut b = Bundle::new("cgns");
@@ -131,17 +147,34 @@ fn container_sees_its_cgroup_as_root_and_runs_without_one_when_disabled() {
     if is_runc() {
         return;
     }
+    b.set_args(&["true"]);
+    // With cgroups the default cgroup exists while the container does...
     let id = b.id();
-    let o = b.corten(&[
+    b.create(&id);
+    assert!(
+        default_pids_dir(&id).is_dir(),
+        "{}",
+        default_pids_dir(&id).display()
+    );
+    b.delete_force(&id);
+    assert!(!default_pids_dir(&id).exists());
+    // ...and with --cgroup-manager=disabled there is none.
+    let id = format!("{id}-off");
+    b.corten(&[
         "--cgroup-manager=disabled",
-        "run",
+        "create",
         "--bundle",
         &b.dir_str(),
         &id,
-    ]);
-    o.ok();
-    let host = fs::read_to_string("/proc/self/cgroup").unwrap();
-    assert!(!o.stdout.is_empty() && host.lines().count() == o.stdout.lines().count());
+    ])
+    .ok();
+    assert_eq!(b.state(&id)["status"], "created");
+    assert!(
+        !default_pids_dir(&id).exists(),
+        "disabled, yet {} exists",
+        default_pids_dir(&id).display()
+    );
+    b.delete_force(&id);
     b.config_mut(|c| c["linux"]["resources"] = json!({"pids": {"limit": 5}}));
     b.corten(&[
         "--cgroup-manager=disabled",

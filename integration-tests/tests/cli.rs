@@ -318,3 +318,19 @@ fn unknown_subcommand() {
         out.stdout
     );
 }
+
+/// There is no systemd here: asking for its cgroup manager is a clear
+/// error, not a silent fallback to cgroupfs.
+#[test]
+fn systemd_cgroup_manager_is_refused() {
+    if skip_if_runc("runc has a systemd driver") {
+        return;
+    }
+    let b = Bundle::new("systemdcg");
+    let id = b.id();
+    for flag in ["--systemd-cgroup", "--cgroup-manager=systemd"] {
+        b.corten(&[flag, "create", "--bundle", &b.dir_str(), &id])
+            .fails_with(1, "systemd cgroup manager is not supported yet");
+        b.assert_clean(&id);
+    }
+}

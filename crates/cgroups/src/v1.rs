@@ -14,6 +14,9 @@ use crate::{Error, Manager, Placement, Result};
 pub struct V1 {
     /// (hierarchy, the container's directory in it)
     dirs: Vec<(Hierarchy, PathBuf)>,
+    /// The runtime's own directory in each hierarchy (known when made by
+    /// [`V1::new`], which reads them anyway), to step back out after a clone.
+    runtime_dirs: Vec<PathBuf>,
 }
 
 impl V1 {
@@ -31,6 +34,7 @@ impl V1 {
             )));
         }
         let mut dirs = Vec::new();
+        let mut runtime_dirs = Vec::new();
         for h in hierarchies
             .iter()
             .filter(|h| h.mount_point.starts_with("/sys/fs/cgroup"))
@@ -41,8 +45,12 @@ impl V1 {
                 mountinfo::path_in(own_cgroup, h).join(cgroups_path)
             };
             dirs.push((h.clone(), mountinfo::under(&h.mount_point, &path)));
+            runtime_dirs.push(mountinfo::under(
+                &h.mount_point,
+                &mountinfo::path_in(own_cgroup, h),
+            ));
         }
-        Ok(V1 { dirs })
+        Ok(V1 { dirs, runtime_dirs })
     }
 
     /// A driver over saved directories (for update, delete, kill), each
@@ -67,7 +75,10 @@ impl V1 {
                 (h, d.clone())
             })
             .collect();
-        V1 { dirs }
+        V1 {
+            dirs,
+            runtime_dirs: Vec::new(),
+        }
     }
 
     /// How many processes the OOM killer has killed in this cgroup.
@@ -84,6 +95,11 @@ impl V1 {
     /// Statistics in runc's `events` shape.
     pub fn stats(&self) -> serde_json::Value {
         crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
+    }
+
+    /// The runtime's own cgroup directories (empty for a saved placement).
+    pub fn runtime_dirs(&self) -> &[PathBuf] {
+        &self.runtime_dirs
     }
 
     fn dir_of(&self, controller: &str) -> Option<&Path> {
@@ -457,6 +473,7 @@ mod tests {
                 .iter()
                 .map(|h| (h.clone(), h.mount_point.join("c1")))
                 .collect(),
+            runtime_dirs: Vec::new(),
         };
         v.create().unwrap();
         touch(

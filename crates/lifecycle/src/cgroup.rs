@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use cgroups::{Manager, Mode, V1};
 use oci_spec::runtime::Spec;
 
-use crate::error::Error;
+use crate::error::{Context, Error};
 
 /// How `create` is told to handle cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,46 +61,46 @@ pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<V1>, Error> 
     V1::new(&path, &hierarchies, &own).map(Some).map_err(cg_err)
 }
 
-/// Creates the cgroup, and holds the runtime inside it until dropped.
-pub struct ForClone {
-    back: Vec<PathBuf>,
+/// Creates the cgroup and holds the runtime inside it for the clone.
+/// [`ForClone::leave`] steps back out and says if that failed; dropping
+/// without it (an error path) tries the same.
+pub struct ForClone<'a> {
+    cg: &'a V1,
+    left: bool,
 }
 
-impl ForClone {
+impl<'a> ForClone<'a> {
     /// Creates `cg` and moves this process into it.
-    pub fn enter(cg: &V1) -> Result<ForClone, Error> {
+    pub fn enter(cg: &'a V1) -> Result<ForClone<'a>, Error> {
         cg.create().map_err(cg_err)?;
-        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| Error::Io {
-            context: "reading /proc/self/cgroup".into(),
-            source: e,
-        })?;
-        let hierarchies = cgroups::mountinfo::host_hierarchies().map_err(|e| Error::Io {
-            context: "reading mountinfo".into(),
-            source: e,
-        })?;
-        let back = cg
-            .placement()
-            .dirs
-            .iter()
-            .filter_map(|d| {
-                let h = hierarchies.iter().find(|h| d.starts_with(&h.mount_point))?;
-                Some(cgroups::mountinfo::under(
-                    &h.mount_point,
-                    &cgroups::mountinfo::path_in(&own, h),
-                ))
-            })
-            .collect();
-        let guard = ForClone { back };
+        let guard = ForClone { cg, left: false };
         cg.join(std::process::id() as i32).map_err(cg_err)?;
         Ok(guard)
     }
+
+    /// Moves this process back to its own cgroups. A runtime left inside
+    /// would be counted against the container's limits and killed with it.
+    pub fn leave(mut self) -> Result<(), Error> {
+        self.left = true;
+        step_out(self.cg)
+    }
 }
 
-impl Drop for ForClone {
+fn step_out(cg: &V1) -> Result<(), Error> {
+    let me = std::process::id().to_string();
+    for dir in cg.runtime_dirs() {
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, &me)
+            .with_context(|| format!("leaving the container's cgroup: {}", procs.display()))?;
+    }
+    Ok(())
+}
+
+impl Drop for ForClone<'_> {
     fn drop(&mut self) {
-        let me = std::process::id().to_string();
-        for dir in &self.back {
-            let _ = std::fs::write(dir.join("cgroup.procs"), &me);
+        if !self.left {
+            // Already failing: the error being returned is the one to report.
+            let _ = step_out(self.cg);
         }
     }
 }

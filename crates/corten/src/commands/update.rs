@@ -38,54 +38,38 @@ pub fn run(store: &Store, a: &UpdateArgs) -> Result<i32, Error> {
         }
         None => json!({}),
     };
-    let mut set = |path: &[&str], value: Value| {
-        let mut cur = &mut v;
-        for key in &path[..path.len() - 1] {
-            cur = cur
-                .as_object_mut()
-                .map(|o| o.entry(key.to_string()).or_insert_with(|| json!({})))
-                .expect("objects");
-        }
-        cur[path[path.len() - 1]] = value;
-    };
-    if let Some(x) = a.blkio_weight {
-        set(&["blockIO", "weight"], json!(x));
-    }
-    if let Some(x) = a.cpu_period {
-        set(&["cpu", "period"], json!(x));
-    }
-    if let Some(x) = a.cpu_quota {
-        set(&["cpu", "quota"], json!(x));
-    }
-    if let Some(x) = a.cpu_share {
-        set(&["cpu", "shares"], json!(x));
-    }
-    if let Some(x) = a.cpu_rt_period {
-        set(&["cpu", "realtimePeriod"], json!(x));
-    }
-    if let Some(x) = a.cpu_rt_runtime {
-        set(&["cpu", "realtimeRuntime"], json!(x));
-    }
-    if let Some(x) = a.cpu_idle {
-        set(&["cpu", "idle"], json!(x));
-    }
-    if let Some(x) = &a.cpuset_cpus {
-        set(&["cpu", "cpus"], json!(x));
-    }
-    if let Some(x) = &a.cpuset_mems {
-        set(&["cpu", "mems"], json!(x));
-    }
-    for (flag, key) in [
-        (&a.memory, "limit"),
-        (&a.memory_reservation, "reservation"),
-        (&a.memory_swap, "swap"),
-    ] {
-        if let Some(x) = flag {
-            set(&["memory", key], json!(parse_bytes(x)?));
-        }
-    }
-    if let Some(x) = a.pids_limit {
-        set(&["pids", "limit"], json!(x));
+    // runc's flags, each the field it sets; a flag given wins over the JSON.
+    let memory = |x: &Option<String>| x.as_deref().map(parse_bytes).transpose();
+    let flags: [(&str, &str, Option<Value>); 13] = [
+        ("blockIO", "weight", a.blkio_weight.map(|x| json!(x))),
+        ("cpu", "period", a.cpu_period.map(|x| json!(x))),
+        ("cpu", "quota", a.cpu_quota.map(|x| json!(x))),
+        ("cpu", "shares", a.cpu_share.map(|x| json!(x))),
+        ("cpu", "realtimePeriod", a.cpu_rt_period.map(|x| json!(x))),
+        ("cpu", "realtimeRuntime", a.cpu_rt_runtime.map(|x| json!(x))),
+        ("cpu", "idle", a.cpu_idle.map(|x| json!(x))),
+        ("cpu", "cpus", a.cpuset_cpus.as_ref().map(|x| json!(x))),
+        ("cpu", "mems", a.cpuset_mems.as_ref().map(|x| json!(x))),
+        ("memory", "limit", memory(&a.memory)?.map(|x| json!(x))),
+        (
+            "memory",
+            "reservation",
+            memory(&a.memory_reservation)?.map(|x| json!(x)),
+        ),
+        ("memory", "swap", memory(&a.memory_swap)?.map(|x| json!(x))),
+        ("pids", "limit", a.pids_limit.map(|x| json!(x))),
+    ];
+    // Bad JSON is an error, never a panic.
+    let root = v
+        .as_object_mut()
+        .ok_or_else(|| Error::Config("resources must be a JSON object".into()))?;
+    for (section, key, value) in flags {
+        let Some(value) = value else { continue };
+        let entry = root.entry(section.to_string()).or_insert_with(|| json!({}));
+        let obj = entry
+            .as_object_mut()
+            .ok_or_else(|| Error::Config(format!("resources: {section} must be an object")))?;
+        obj.insert(key.to_string(), value);
     }
     let resources =
         serde_json::from_value(v).map_err(|e| Error::Config(format!("resources: {e}")))?;

@@ -113,7 +113,12 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         }
         sys::process::Fork::Parent(pid) => pid,
     };
-    drop(in_cgroup);
+    if let Some(g) = in_cgroup {
+        if let Err(e) = g.leave() {
+            kill_and_reap(first);
+            return Err(e);
+        }
+    }
     drop(child_end);
     drop(fifo);
     let mut guard = Init {
