@@ -379,16 +379,6 @@ pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> Result<OwnedFd> {
     check(new, "fcntl(F_DUPFD_CLOEXEC)").map(owned)
 }
 
-/// Clears `O_NONBLOCK` on `fd`.
-pub fn set_blocking(fd: BorrowedFd<'_>) -> Result<()> {
-    // SAFETY: F_GETFL/F_SETFL only read and set file status flags of a live fd.
-    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-    let fl = check(ret, "fcntl")?;
-    // SAFETY: as above.
-    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK) };
-    check(ret, "fcntl").map(drop)
-}
-
 /// `read(2)` retried on EINTR.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
     retry(|| {

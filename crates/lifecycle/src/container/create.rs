@@ -96,7 +96,8 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         Err(e) => {
             // The init (if any) is already killed by its guard. The spec's
             // lifecycle continues with poststop (a failed hook stops the
-            // container); their failures only add to the error's log.
+            // container); the create error is what is reported, so their
+            // own failures are not.
             if let Some(hooks) = bundle.spec.hooks() {
                 let state = crate::hooks::bundle_state(opts.id, 0, "stopped", &bundle);
                 let poststop = hooks.poststop().as_deref().unwrap_or_default();

@@ -88,7 +88,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // before chdir, so the cwd is checked with the user's own permissions.
     process::user::switch(spec)?;
     // A uid change clears the parent-death signal (kernel rule): arm it again.
-    rearm_parent_death(ctx);
+    arm_parent_death(ctx);
     // CVE-2024-21626: chdir only now that no host directory fd is left open
     // to reach through /proc/self/fd, and verify the result is inside the root.
     process::enter_cwd(spec)?;
@@ -133,16 +133,21 @@ fn guard_until_parked(ctx: &Context<'_>) {
     if sys::process::set_dumpable(false).is_err() {
         sys::process::exit_now(1);
     }
-    // A runtime killed during setup takes a single-stage init with it, even
-    // one stuck on something other than the sync channel. (A stage-2 init's
-    // parent is stage 1, which exits at once: it relies on the channel.)
-    if ctx.plan.single_stage() {
-        // If the runtime died before the signal was armed, its end of the
-        // channel is closed. (getppid() cannot tell: it reads 0 in a new pid
-        // namespace.)
-        if sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed() {
-            sys::process::exit_now(1);
-        }
+    arm_parent_death(ctx);
+}
+
+/// A runtime killed during setup takes a single-stage init with it, even
+/// one stuck on something other than the sync channel. (A stage-2 init's
+/// parent is stage 1, which exits at once: it relies on the channel.)
+/// Armed at the start and again after the uid switch, which clears it.
+fn arm_parent_death(ctx: &Context<'_>) {
+    // If the runtime died before the signal was armed, its end of the
+    // channel is closed. (getppid() cannot tell: it reads 0 in a new pid
+    // namespace.)
+    if ctx.plan.single_stage()
+        && (sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed())
+    {
+        sys::process::exit_now(1);
     }
 }
 
@@ -202,15 +207,6 @@ fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(),
 
 fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
     crate::hooks::bundle_state(ctx.id, pid, status, ctx.bundle)
-}
-
-/// See [`guard_until_parked`].
-fn rearm_parent_death(ctx: &Context<'_>) {
-    if ctx.plan.single_stage()
-        && (sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed())
-    {
-        sys::process::exit_now(1);
-    }
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.
