@@ -14,9 +14,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages the tests use (dpkg-deb and apt-get come with the system):
-# ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests.
+# ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests,
+# libseccomp-dev (its static library) as the oracle of the seccomp differential tests.
 missing=()
-for pkg in ca-certificates procps util-linux mount; do
+for pkg in ca-certificates procps util-linux mount libseccomp-dev; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -48,7 +48,7 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
 
 const USAGE: &str =
     "usage: probe report | exit N | wait-signal | sleep SECS | stat PATH | cat PATH \
-                     | write PATH TEXT | ls PATH";
+                     | write PATH TEXT | ls PATH | syscall NR [ARG...]";
 
 fn usage_error(msg: &str) -> i32 {
     eprintln!("probe: {msg}\n{USAGE}");
@@ -109,9 +109,11 @@ fn run(args: &[OsString]) -> i32 {
             }
         }
         (Some("ls"), 1) => ls(path.unwrap_or(Path::new(""))),
+        (Some("syscall"), 1..=7) => syscall(rest),
         (
             Some(
-                c @ ("report" | "exit" | "wait-signal" | "sleep" | "stat" | "cat" | "write" | "ls"),
+                c @ ("report" | "exit" | "wait-signal" | "sleep" | "stat" | "cat" | "write" | "ls"
+                | "syscall"),
             ),
             _,
         ) => usage_error(&format!("{c}: wrong number of arguments")),
@@ -186,6 +188,33 @@ fn ls(path: &Path) -> i32 {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+    0
+}
+
+/// `syscall NR [ARG...]`: makes the raw call and prints
+/// {"ret": N} or {"errno": N}, so tests see what a seccomp filter decided.
+fn syscall(args: &[OsString]) -> i32 {
+    let parse = |a: &OsString| {
+        let s = a.to_string_lossy();
+        match s.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => s.parse::<u64>().ok(),
+        }
+    };
+    let Some(nr) = parse(&args[0]) else {
+        return usage_error("syscall: NR must be a number");
+    };
+    let mut call = [0u64; 6];
+    for (slot, a) in call.iter_mut().zip(&args[1..]) {
+        match parse(a) {
+            Some(v) => *slot = v,
+            None => return usage_error("syscall: arguments must be numbers"),
+        }
+    }
+    match sys::raw_syscall(nr as libc::c_long, call) {
+        Ok(ret) => print_json(&json!({ "ret": ret })),
+        Err(errno) => print_json(&json!({ "errno": errno })),
+    }
     0
 }
 

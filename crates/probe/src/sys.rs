@@ -182,3 +182,16 @@ pub fn wait_for_signal(signals: &[libc::c_int], ready: impl FnOnce()) -> io::Res
         }
     }
 }
+
+/// Makes raw syscall `nr` with up to six arguments; returns the result or
+/// the errno.
+pub fn raw_syscall(nr: libc::c_long, args: [u64; 6]) -> Result<i64, i32> {
+    // SAFETY: the caller (a test) picks the syscall and its arguments; the
+    // tests only pass calls whose pointer arguments are null or unused.
+    let ret = unsafe { libc::syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]) };
+    if ret == -1 {
+        Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(ret)
+    }
+}

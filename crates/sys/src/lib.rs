@@ -12,6 +12,7 @@ pub mod mount;
 pub mod ns;
 pub mod process;
 pub mod sched;
+pub mod seccomp;
 pub mod signal;
 pub mod socket;
 

@@ -59,3 +59,103 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
         check_long(n as libc::c_long, "recv").map(|n| n as usize)
     })
 }
+
+/// Room for one descriptor's control message.
+#[repr(C)]
+union OneFdCmsg {
+    buf: [u8; 24],
+    _align: libc::cmsghdr,
+}
+
+/// Sends one message carrying `passed` as SCM_RIGHTS.
+pub fn send_with_fd(fd: BorrowedFd<'_>, msg: &[u8], passed: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    let mut cmsg = OneFdCmsg { buf: [0; 24] };
+    debug_assert!(space <= std::mem::size_of::<OneFdCmsg>());
+    let mut iov = libc::iovec {
+        iov_base: msg.as_ptr() as *mut libc::c_void,
+        iov_len: msg.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    // SAFETY: the union's bytes are plain data, and `cmsg` outlives `hdr`.
+    hdr.msg_control = unsafe { cmsg.buf.as_mut_ptr() }.cast();
+    hdr.msg_controllen = space;
+    // SAFETY: `hdr` has a control buffer of `space` bytes, room for one
+    // header and one int, so CMSG_FIRSTHDR is non-null and CMSG_DATA is
+    // inside the buffer.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&hdr);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), passed.as_raw_fd());
+    }
+    retry(|| {
+        // SAFETY: `hdr` points at `iov` (over `msg`) and `cmsg`, all live
+        // for the call; the kernel only reads them.
+        let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &hdr, libc::MSG_NOSIGNAL) };
+        check_long(n as libc::c_long, "sendmsg").map(drop)
+    })
+}
+
+/// Receives one message into `buf`, and the descriptor it carries if any
+/// (close-on-exec). 0 bytes and no descriptor means the peer is gone.
+pub fn recv_with_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>)> {
+    let mut cmsg = OneFdCmsg { buf: [0; 24] };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty header.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    // SAFETY: the union's bytes are plain data, and `cmsg` outlives `hdr`.
+    hdr.msg_control = unsafe { cmsg.buf.as_mut_ptr() }.cast();
+    hdr.msg_controllen = std::mem::size_of::<OneFdCmsg>();
+    let n = retry(|| {
+        // SAFETY: `hdr` points at `iov` (over `buf`) and `cmsg`, writable
+        // and live for the call.
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC) };
+        check_long(n as libc::c_long, "recvmsg").map(|n| n as usize)
+    })?;
+    let mut passed = None;
+    // SAFETY: the kernel filled `hdr`'s control buffer; CMSG_FIRSTHDR and
+    // CMSG_NXTHDR stay within msg_controllen, and an SCM_RIGHTS message
+    // of one int holds a descriptor the kernel just installed for us.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&hdr);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let raw = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                passed = Some(OwnedFd::from_raw_fd(raw));
+            }
+            c = libc::CMSG_NXTHDR(&hdr, c);
+        }
+    }
+    Ok((n, passed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_descriptor_crosses_with_its_message() {
+        let (a, b) = seqpacket_pair().unwrap();
+        let null = std::fs::File::open("/dev/null").unwrap();
+        send_with_fd(a.as_fd(), b"hello", null.as_fd()).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, fd) = recv_with_fd(b.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        assert!(fd.is_some());
+        send(a.as_fd(), b"plain").unwrap();
+        let (n, fd) = recv_with_fd(b.as_fd(), &mut buf).unwrap();
+        assert_eq!((&buf[..n], fd.is_none()), (&b"plain"[..], true));
+    }
+}

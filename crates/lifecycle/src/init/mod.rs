@@ -38,6 +38,8 @@ pub(crate) struct Context<'a> {
     pub no_pivot: bool,
     /// The session keyring to join, if any.
     pub keyring: Option<&'a std::ffi::CStr>,
+    /// The compiled linux.seccomp, if any.
+    pub seccomp: Option<&'a seccomp::Filter>,
 }
 
 /// The child's entry point.
@@ -84,6 +86,16 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // CAP_SYS_NICE: before the user switch.
     process::limits::apply_rlimits(spec)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
+    let no_new_privs = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false);
+    // Without no_new_privs, installing a filter takes CAP_SYS_ADMIN: before
+    // the user switch drops it (runc's order).
+    if !no_new_privs {
+        install_seccomp(ctx)?;
+    }
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
     process::user::switch(spec)?;
@@ -97,6 +109,12 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.inherited_fds)?;
     process::signals::prepare_for_park()?;
+    // With no_new_privs, as close to execve as a failure can still reach
+    // `create` and the notify listener still cross the channel: what the
+    // init does after this, the profile must allow (runc's order).
+    if no_new_privs {
+        install_seccomp(ctx)?;
+    }
     ctx.chan
         .send(&Message::Ready)
         .context("sync: sending ready")?;
@@ -123,6 +141,26 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         // `start` never releases a container without a process.
         None => sys::process::exit_now(1),
     }
+}
+
+/// Installs the seccomp filter; a notify listener goes to the runtime, for
+/// the agent, and is closed here before the container can inherit it.
+fn install_seccomp(ctx: &Context<'_>) -> Result<(), Error> {
+    let Some(filter) = ctx.seccomp else {
+        return Ok(());
+    };
+    let listener = filter.install().context("installing the seccomp filter")?;
+    if let Some(fd) = listener {
+        ctx.chan
+            .send_with_fd(&Message::SeccompListener, fd.as_fd())
+            .context("sync: sending the seccomp listener")?;
+        match ctx.chan.recv() {
+            Ok(Message::SeccompListenerSent) => {}
+            // The runtime failed to reach the agent and reports it.
+            _ => sys::process::exit_now(1),
+        }
+    }
+    Ok(())
 }
 
 /// Protections that hold from the clone until the init is parked.

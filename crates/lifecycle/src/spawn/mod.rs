@@ -2,6 +2,7 @@
 //! sync protocol (the diagram is in [`sync`]).
 
 pub mod idmap;
+mod listener;
 pub mod namespaces;
 pub mod sync;
 
@@ -83,6 +84,8 @@ fn kill_and_reap(pid: i32) {
 pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let plan = Plan::from_spec(&req.bundle.spec)?;
     let idmap_userns = crate::rootfs::idmap::prepare(&req.bundle.spec)?;
+    // Compiled here, once: the init only installs it.
+    let seccomp = compile_seccomp(&req.bundle.spec)?;
     let (parent_end, child_end) = sync::pair().context("creating sync socket")?;
     // Keep our descriptors above the range --preserve-fds hands over.
     let min_fd = 3 + req.preserve_fds as i32;
@@ -109,6 +112,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 single_threaded: one,
                 no_pivot: req.no_pivot,
                 keyring: req.keyring.as_deref(),
+                seccomp: seccomp.as_ref(),
             })
         }
         sys::process::Fork::Parent(pid) => pid,
@@ -134,7 +138,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
 fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
-        let msg = match init.chan.recv() {
+        let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
             Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
@@ -171,6 +175,15 @@ fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), E
                 init.chan
                     .send(&Message::CreateHooksDone(init.pid))
                     .context("sync: hooks done")?;
+            }
+            Message::SeccompListener => {
+                let fd = fd.ok_or_else(|| {
+                    Error::InitDied(Some("the seccomp listener did not arrive".into()))
+                })?;
+                listener::hand_over(fd, init.pid, id, bundle)?;
+                init.chan
+                    .send(&Message::SeccompListenerSent)
+                    .context("sync: seccomp listener sent")?;
             }
             Message::Ready => return Ok(()),
             Message::Error(e) => {
@@ -217,4 +230,16 @@ fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
         return Ok(fd);
     }
     sys::fs::dup_at_least(fd.as_fd(), min).context("moving a descriptor")
+}
+
+/// The container's seccomp filter, compiled for this kernel.
+fn compile_seccomp(spec: &oci_spec::runtime::Spec) -> Result<Option<seccomp::Filter>, Error> {
+    let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    let filter = seccomp::Filter::compile(profile).map_err(|e| Error::Config(e.to_string()))?;
+    if filter.notifies && profile.listener_path().is_none() {
+        return Err(Error::Config("seccomp listenerPath is not set".into()));
+    }
+    Ok(Some(filter))
 }

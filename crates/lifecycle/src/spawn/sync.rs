@@ -21,7 +21,11 @@
 //!        |<---------------------------- RunCreateHooks ----|  only when the config has such hooks
 //!        |  prestart, createRuntime hooks                  |
 //!        |--- CreateHooksDone{pid} ----------------------->|  createContainer hooks
-//!        |                                                 | pivot_root, user, cwd, lookup, fds
+//!        |                                                 | pivot_root, rlimits, [seccomp,] user,
+//!        |                                                 | cwd, lookup, no_new_privs, [seccomp,] fds
+//!        |<-------------------------- SeccompListener(fd) -|  only when a rule is SCMP_ACT_NOTIFY
+//!        |  send the fd and the state to listenerPath      |
+//!        |--- SeccompListenerSent ------------------------>|  close the listener
 //!        |<-------------------------------------- Ready ---|
 //!        |  write state.json and --pid-file                |
 //!        |--- Ack ---------------------------------------->|  clear the parent-death signal
@@ -34,7 +38,7 @@
 //!   runtime reports the failure and cleans up.
 //! ```
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +79,12 @@ pub enum Message {
     RunCreateHooks,
     /// runtime → init: they ran; the init's pid for the hooks' state.
     CreateHooksDone(i32),
+    /// init → runtime: the seccomp filter is installed; its notification
+    /// listener rides along (SCM_RIGHTS) for the runtime to hand to the
+    /// agent at linux.seccomp.listenerPath.
+    SeccompListener,
+    /// runtime → init: the agent has the listener.
+    SeccompListenerSent,
     /// init → runtime: set up and waiting for `start`.
     Ready,
     /// runtime → init: the container is recorded; park.
@@ -135,15 +145,29 @@ impl Channel {
         sys::socket::send(self.fd.as_fd(), &bytes)
     }
 
+    /// Sends `msg` with a descriptor attached.
+    pub fn send_with_fd(&self, msg: &Message, fd: BorrowedFd<'_>) -> Result<(), sys::Error> {
+        let bytes = serde_json::to_vec(msg).expect("sync messages always serialize");
+        sys::socket::send_with_fd(self.fd.as_fd(), &bytes, fd)
+    }
+
     /// Receives one message.
     pub fn recv(&self) -> Result<Message, RecvError> {
+        self.recv_with_fd().map(|(msg, _)| msg)
+    }
+
+    /// Receives one message and the descriptor it carries, if any.
+    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), RecvError> {
         // Error chains are the largest messages; 64 KiB is far more than any.
         let mut buf = vec![0u8; 64 * 1024];
-        let n = sys::socket::recv(self.fd.as_fd(), &mut buf).map_err(RecvError::Sys)?;
+        let (n, fd) =
+            sys::socket::recv_with_fd(self.fd.as_fd(), &mut buf).map_err(RecvError::Sys)?;
         if n == 0 {
             return Err(RecvError::Closed);
         }
-        serde_json::from_slice(&buf[..n]).map_err(|e| RecvError::Garbled(e.to_string()))
+        let msg =
+            serde_json::from_slice(&buf[..n]).map_err(|e| RecvError::Garbled(e.to_string()))?;
+        Ok((msg, fd))
     }
 }
 

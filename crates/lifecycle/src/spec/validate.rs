@@ -89,11 +89,7 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let process = spec.process().as_ref();
     let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
-    let checks: [(&str, bool); 3] = [
-        (
-            "linux.seccomp",
-            linux.and_then(|l| l.seccomp().as_ref()).is_some(),
-        ),
+    let checks: [(&str, bool); 2] = [
         (
             "linux.intelRdt",
             linux.and_then(|l| l.intel_rdt().as_ref()).is_some(),

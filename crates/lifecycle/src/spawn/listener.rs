@@ -1,0 +1,45 @@
+//! SCMP_ACT_NOTIFY: the runtime hands the filter's listener to the agent
+//! at linux.seccomp.listenerPath, with the container's state, as the
+//! runtime spec's "ContainerProcessState" (one message, the fd attached).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+
+use crate::error::{Context, Error};
+use crate::spec::Bundle;
+
+/// Sends `listener` to the agent and closes our copy.
+pub(super) fn hand_over(
+    listener: OwnedFd,
+    pid: i32,
+    id: &str,
+    bundle: &Bundle,
+) -> Result<(), Error> {
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .ok_or_else(|| Error::Config("seccomp listener without a seccomp profile".into()))?;
+    let path = seccomp
+        .listener_path()
+        .as_ref()
+        .ok_or_else(|| Error::Config("seccomp listenerPath is not set".into()))?;
+    let state: serde_json::Value =
+        serde_json::from_slice(&crate::hooks::bundle_state(id, pid, "creating", bundle))
+            .expect("the state is JSON");
+    let message = serde_json::json!({
+        "ociVersion": bundle.spec.version(),
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": seccomp.listener_metadata().clone().unwrap_or_default(),
+        "state": state,
+    });
+    let agent = UnixStream::connect(path).map_err(|source| Error::Io {
+        context: format!("connecting to the seccomp agent at {}", path.display()),
+        source,
+    })?;
+    let bytes = serde_json::to_vec(&message).expect("always serializes");
+    sys::socket::send_with_fd(agent.as_fd(), &bytes, listener.as_fd())
+        .with_context(|| format!("sending the seccomp listener to {}", path.display()))
+}

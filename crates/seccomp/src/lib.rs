@@ -1,0 +1,79 @@
+//! seccomp for corten: the spec's `linux.seccomp` compiled to classic BPF
+//! by our own code, for every architecture the profile lists, with the
+//! verdicts libseccomp would give for the same rules.
+//!
+//! - `profile`: the spec's profile as per-architecture rules, translated as
+//!   runc translates it for libseccomp.
+//! - `compile`: the rules as one BPF program (a binary search over syscall
+//!   numbers, argument checks as libseccomp orders them, runc's ENOSYS stub).
+//! - `bpf`: instruction words and a back-to-front emitter.
+//! - `interp`: a BPF interpreter, for tests that compare filters.
+//! - `arch`: audit values and syscall tables (generated from kernel headers).
+//!
+//! seccompiler (the design's choice) builds one architecture with one match
+//! action per filter and has no notify in its release: it is an oracle in
+//! our tests, not the compiler (see README's dependency table).
+
+pub mod action;
+pub mod arch;
+pub mod bpf;
+mod compile;
+pub mod interp;
+pub mod profile;
+mod tree;
+
+use std::os::fd::OwnedFd;
+
+pub use action::Action;
+pub use arch::Arch;
+pub use bpf::Insn;
+pub use profile::Policy;
+
+use oci_spec::runtime::LinuxSeccomp;
+
+/// Why a profile cannot become a filter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("seccomp: {0}")]
+    Profile(String),
+}
+
+/// A compiled filter, ready to install.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub program: Vec<Insn>,
+    /// seccomp(2) flags.
+    pub flags: u32,
+    /// Installing it yields a listener for SCMP_ACT_NOTIFY rules.
+    pub notifies: bool,
+}
+
+impl Filter {
+    /// Compiles `profile` for this machine's kernel.
+    pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, Error> {
+        let policy = Policy::from_spec(profile, Arch::native(), &sys::seccomp::flag_supported)?;
+        Filter::from_policy(&policy)
+    }
+
+    /// Compiles a translated profile.
+    pub fn from_policy(policy: &Policy) -> Result<Filter, Error> {
+        let program = compile::program(policy, true)?;
+        Ok(Filter {
+            program,
+            flags: policy.flags,
+            notifies: policy.notifies,
+        })
+    }
+
+    /// The program for `policy`, with or without runc's ENOSYS stub (tests
+    /// compare the rest with libseccomp's).
+    pub fn program(policy: &Policy, enosys_stub: bool) -> Result<Vec<Insn>, Error> {
+        compile::program(policy, enosys_stub)
+    }
+
+    /// Installs the filter on the calling thread; returns the listener when
+    /// the filter notifies. The caller has no_new_privs or CAP_SYS_ADMIN.
+    pub fn install(&self) -> Result<Option<OwnedFd>, sys::Error> {
+        sys::seccomp::set_mode_filter(&self.program, self.flags)
+    }
+}

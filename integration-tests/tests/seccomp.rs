@@ -1,0 +1,214 @@
+//! linux.seccomp: profiles compiled by corten and installed in the container,
+//! checked from inside with the probe's raw syscalls.
+
+mod common;
+
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixListener;
+
+use common::*;
+use serde_json::{json, Value};
+
+// x86_64 numbers (the tests run on x86_64).
+const GETPGID: u64 = 121;
+const KEXEC_LOAD: u64 = 246;
+
+fn podman_profile() -> Value {
+    let path = workspace().join("crates/seccomp/tests/data/podman-default.oci.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn with_profile(name: &str, profile: Value) -> Bundle {
+    let mut b = Bundle::new(name);
+    b.config_mut(|c| c["linux"]["seccomp"] = profile);
+    b
+}
+
+/// Runs `probe syscall NR ARGS...` in the container; returns its answer.
+fn call(b: &mut Bundle, nr: u64, args: &[u64]) -> Value {
+    let mut argv = vec![PROBE.to_string(), "syscall".into(), nr.to_string()];
+    argv.extend(args.iter().map(|a| format!("{a:#x}")));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    b.set_args(&argv);
+    last_json(&b.run_ok())
+}
+
+fn allow_all_but(rules: Value) -> Value {
+    json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})
+}
+
+#[test]
+fn podman_default_profile_runs_busybox() {
+    let mut b = with_profile("sc-podman", podman_profile());
+    b.set_sh("ls / >/dev/null && echo hi | cat && grep '^Seccomp:' /proc/self/status");
+    let out = b.run_ok();
+    assert!(out.starts_with("hi\n"), "{out}");
+    assert!(out.contains("Seccomp:\t2"), "filter mode: {out}");
+    // What it forbids stays forbidden: kexec_load gets the profile's errno.
+    assert_eq!(call(&mut b, KEXEC_LOAD, &[]), json!({"errno": libc::EPERM}));
+}
+
+#[test]
+fn errno_ret_reaches_the_process() {
+    let rules = json!([{"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]);
+    let mut b = with_profile("sc-errno", allow_all_but(rules));
+    assert_eq!(call(&mut b, GETPGID, &[0]), json!({"errno": 42}));
+    // No errnoRet: EPERM, as runc.
+    b.config_mut(|c| c["linux"]["seccomp"]["syscalls"][0]["errnoRet"] = Value::Null);
+    assert_eq!(call(&mut b, GETPGID, &[0]), json!({"errno": libc::EPERM}));
+}
+
+#[test]
+fn argument_conditions_match_and_do_not_over_match() {
+    let rules = json!([
+        {"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 7,
+         "args": [{"index": 0, "value": 4242, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 8,
+         "args": [{"index": 0, "value": 0xff00, "valueTwo": 0x1200, "op": "SCMP_CMP_MASKED_EQ"}]},
+        {"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9,
+         "args": [{"index": 0, "value": 0x2_0000_0000u64, "op": "SCMP_CMP_GT"}]},
+    ]);
+    let mut b = with_profile("sc-args", allow_all_but(rules));
+    assert_eq!(call(&mut b, GETPGID, &[4242]), json!({"errno": 7}));
+    assert_eq!(call(&mut b, GETPGID, &[0x12ab]), json!({"errno": 8}));
+    assert_eq!(call(&mut b, GETPGID, &[0x2_0000_0001]), json!({"errno": 9}));
+    // The high word counts: 0x2_0000_0000 is not above itself, and 4242
+    // plus a high bit is not 4242. Unmatched calls reach the kernel (which
+    // reads a pid_t, the low word).
+    assert!(
+        call(&mut b, GETPGID, &[0x2_0000_0000])["ret"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        call(&mut b, GETPGID, &[0x1_0000_1092]),
+        json!({"errno": libc::ESRCH})
+    );
+    assert_eq!(
+        call(&mut b, GETPGID, &[4243]),
+        json!({"errno": libc::ESRCH})
+    );
+    assert!(call(&mut b, GETPGID, &[0])["ret"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn kill_process_kills_with_sigsys() {
+    let rules = json!([{"names": ["getpgid"], "action": "SCMP_ACT_KILL_PROCESS"}]);
+    let b = with_profile("sc-kill", allow_all_but(rules));
+    let mut b = b;
+    b.set_args(&[PROBE, "syscall", &GETPGID.to_string()]);
+    let id = b.id();
+    b.run(&id).code_is(128 + libc::SIGSYS);
+    b.assert_clean(&id);
+}
+
+/// runc's ENOSYS stub: a syscall newer than every one the profile names
+/// answers ENOSYS (libc falls back), one the profile merely omits gets the
+/// default action's errno.
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    let mut profile = podman_profile();
+    profile["defaultErrnoRet"] = json!(libc::EPERM);
+    let mut b = with_profile("sc-enosys", profile);
+    assert_eq!(call(&mut b, 1000, &[]), json!({"errno": libc::ENOSYS}));
+    assert_eq!(call(&mut b, KEXEC_LOAD, &[]), json!({"errno": libc::EPERM}));
+}
+
+/// Without no_new_privs the filter goes in before the user switch (it
+/// needs CAP_SYS_ADMIN), so a profile that forbids setresuid stops the
+/// switch; with no_new_privs it goes in after it, as in runc.
+#[test]
+fn the_filter_follows_the_user_switch_only_with_no_new_privileges() {
+    let rules = json!([{"names": ["setresuid", "setuid"], "action": "SCMP_ACT_ERRNO"}]);
+    let mut b = with_profile("sc-order", allow_all_but(rules));
+    b.config_mut(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["noNewPrivileges"] = json!(true);
+    });
+    let r = b.run_report();
+    assert_eq!(
+        (r["status"]["Seccomp"].clone(), r["uid"].clone()),
+        (json!("2"), json!(1000))
+    );
+    b.config_mut(|c| c["process"]["noNewPrivileges"] = json!(false));
+    b.set_args(&[PROBE, "report"]);
+    let id = b.id();
+    b.run(&id).fails_with(1, "operation not permitted");
+    b.assert_clean(&id);
+}
+
+#[test]
+fn notify_hands_the_agent_a_listener_and_its_answer_reaches_the_process() {
+    let mut b = Bundle::new("sc-notify");
+    let sock = b.root.join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    b.config_mut(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": sock,
+            "listenerMetadata": "hello agent",
+            "syscalls": [{"names": ["getpgid"], "action": "SCMP_ACT_NOTIFY"}],
+        });
+    });
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let (n, fd) = sys::socket::recv_with_fd(conn.as_fd(), &mut buf).unwrap();
+        let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
+        let fd = fd.expect("the listener rides along");
+        let req = sys::seccomp::notif_recv(fd.as_fd()).unwrap();
+        let resp = sys::seccomp::NotifResp {
+            id: req.id,
+            val: 4242,
+            ..Default::default()
+        };
+        sys::seccomp::notif_send(fd.as_fd(), &resp).unwrap();
+        (state, req.nr, req.args[0])
+    });
+    let answer = call(&mut b, GETPGID, &[77]);
+    let (state, nr, arg0) = agent.join().unwrap();
+    assert_eq!(answer, json!({"ret": 4242}));
+    assert_eq!((nr, arg0), (GETPGID as i32, 77));
+    assert_eq!(state["fds"], json!(["seccompFd"]));
+    assert_eq!(state["metadata"], "hello agent");
+    assert_eq!(state["state"]["status"], "creating");
+    assert_eq!(state["state"]["pid"], state["pid"]);
+}
+
+#[test]
+fn notify_without_a_listener_path_is_refused() {
+    let rules = json!([{"names": ["getpgid"], "action": "SCMP_ACT_NOTIFY"}]);
+    let b = with_profile("sc-nolistener", allow_all_but(rules));
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "listenerPath is not set");
+    b.assert_clean(&id);
+}
+
+#[test]
+fn impossible_profiles_are_refused_cleanly() {
+    let cases = [
+        (
+            json!({"defaultAction": "SCMP_ACT_NOTIFY"}),
+            "cannot be used as default action",
+        ),
+        (json!({"defaultAction": "SCMP_ACT_BOGUS"}), "SCMP_ACT_BOGUS"),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_NOPE"]}),
+            "SCMP_ARCH_NOPE",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+                   "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}),
+            "index 6 is out of range",
+        ),
+    ];
+    for (i, (profile, needle)) in cases.into_iter().enumerate() {
+        let b = with_profile(&format!("sc-bad{i}"), profile);
+        let id = b.id();
+        b.corten(&["create", "--bundle", &b.dir_str(), &id])
+            .fails_with(1, needle);
+        b.assert_clean(&id);
+    }
+}
