@@ -316,3 +316,8 @@ if JSON_OUT:
     res["_params"] = {"n": N, "seq": SEQ, "par": PAR}
     json.dump(res, open(JSON_OUT, "w"), indent=1)
 EOF
+
+echo
+echo "== seccomp: compiling podman's default profile (the OCI form podman hands a runtime)"
+(cd "$repo_root" && cargo run -q --release -p corten-seccomp --example compile-bench -- \
+	crates/seccomp/tests/data/podman-default.oci.json 200)

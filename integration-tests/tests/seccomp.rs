@@ -212,3 +212,29 @@ fn impossible_profiles_are_refused_cleanly() {
         b.assert_clean(&id);
     }
 }
+
+#[test]
+fn features_list_what_the_compiler_takes() {
+    let b = Bundle::new("sc-features");
+    let out = b.corten(&["features"]);
+    out.ok();
+    let f = out.json()["linux"]["seccomp"].clone();
+    assert_eq!(f["enabled"], true);
+    for want in ["SCMP_ACT_NOTIFY", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_ERRNO"] {
+        assert!(
+            f["actions"].as_array().unwrap().contains(&json!(want)),
+            "{f}"
+        );
+    }
+    for want in [
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_X32",
+        "SCMP_ARCH_AARCH64",
+    ] {
+        assert!(f["archs"].as_array().unwrap().contains(&json!(want)), "{f}");
+    }
+    assert_eq!(f["operators"].as_array().unwrap().len(), 7);
+    let supported = f["supportedFlags"].as_array().unwrap();
+    assert!(supported.contains(&json!("SECCOMP_FILTER_FLAG_LOG")), "{f}");
+}

@@ -77,3 +77,63 @@ impl Filter {
         sys::seccomp::set_mode_filter(&self.program, self.flags)
     }
 }
+
+/// What `corten features` reports under linux.seccomp.
+pub mod features {
+    use super::Arch;
+
+    pub const ACTIONS: [&str; 9] = [
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_ERRNO",
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG",
+        "SCMP_ACT_NOTIFY",
+        "SCMP_ACT_TRACE",
+        "SCMP_ACT_TRAP",
+    ];
+    pub const OPERATORS: [&str; 7] = [
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_GE",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_LE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_MASKED_EQ",
+        "SCMP_CMP_NE",
+    ];
+    /// Flags the spec names, with their bit (TSYNC's is never passed: the
+    /// init has one thread).
+    const FLAGS: [(&str, u32); 4] = [
+        ("SECCOMP_FILTER_FLAG_TSYNC", sys::seccomp::FLAG_TSYNC),
+        (
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+            sys::seccomp::FLAG_SPEC_ALLOW,
+        ),
+        ("SECCOMP_FILTER_FLAG_LOG", sys::seccomp::FLAG_LOG),
+        (
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            sys::seccomp::FLAG_WAIT_KILLABLE_RECV,
+        ),
+    ];
+
+    /// The architectures with syscall tables, by spec name, sorted.
+    pub fn archs() -> Vec<&'static str> {
+        let mut v: Vec<&str> = Arch::ALL.iter().map(|a| a.spec_name()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    pub fn known_flags() -> Vec<&'static str> {
+        FLAGS.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// The flags this kernel takes.
+    pub fn supported_flags() -> Vec<&'static str> {
+        FLAGS
+            .iter()
+            .filter(|(_, bit)| sys::seccomp::flag_supported(*bit))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+}

@@ -150,6 +150,10 @@ impl Policy {
         }
         if policy.notifies {
             policy.flags |= sys::seccomp::FLAG_NEW_LISTENER;
+        } else {
+            // It concerns the listener's waits only, and the kernel refuses
+            // it without one.
+            policy.flags &= !sys::seccomp::FLAG_WAIT_KILLABLE_RECV;
         }
         Ok(policy)
     }

@@ -81,7 +81,13 @@ pub fn set_mode_filter(prog: &[SockFilter], flags: u32) -> Result<Option<OwnedFd
 /// with a null program fails with EFAULT, an unknown one with EINVAL, and
 /// nothing is installed either way.
 pub fn flag_supported(flag: u32) -> bool {
-    let ret = seccomp(SECCOMP_SET_MODE_FILTER, flag, std::ptr::null());
+    // WAIT_KILLABLE_RECV is only valid beside NEW_LISTENER.
+    let probe = if flag == FLAG_WAIT_KILLABLE_RECV {
+        flag | FLAG_NEW_LISTENER
+    } else {
+        flag
+    };
+    let ret = seccomp(SECCOMP_SET_MODE_FILTER, probe, std::ptr::null());
     ret == -1 && crate::last_errno() == libc::EFAULT
 }
 

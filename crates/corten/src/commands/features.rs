@@ -81,7 +81,14 @@ pub fn run() -> Result<i32, Error> {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": lifecycle::process::caps::NAMES,
             "cgroup": {"v1": true, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
-            "seccomp": {"enabled": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": seccomp::features::ACTIONS,
+                "operators": seccomp::features::OPERATORS,
+                "archs": seccomp::features::archs(),
+                "knownFlags": seccomp::features::known_flags(),
+                "supportedFlags": seccomp::features::supported_flags()
+            },
             "apparmor": {"enabled": lifecycle::process::lsm::apparmor_enabled()},
             "selinux": {"enabled": lifecycle::process::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
