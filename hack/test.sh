@@ -37,5 +37,6 @@ echo "== build: corten, the static probe, the busybox rootfs"
 cargo build -p corten
 cargo build -q --release -p corten-probe   # static: .cargo/config.toml
 hack/mkrootfs.sh bundles/busybox/rootfs
+hack/i386-busybox.sh   # a 32-bit binary for the seccomp tests
 echo "== tests"
 cargo test --workspace

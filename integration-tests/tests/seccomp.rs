@@ -238,3 +238,43 @@ fn features_list_what_the_compiler_takes() {
     let supported = f["supportedFlags"].as_array().unwrap();
     assert!(supported.contains(&json!("SECCOMP_FILTER_FLAG_LOG")), "{f}");
 }
+
+/// Debian's i386 busybox-static, fetched by hack/test.sh (hack/i386-busybox.sh).
+fn busybox32(b: &Bundle) {
+    let src = workspace().join("target/i386/busybox");
+    assert!(
+        src.exists(),
+        "{} is missing: run hack/i386-busybox.sh (hack/test.sh does)",
+        src.display()
+    );
+    std::fs::copy(&src, b.rootfs.join("bin/busybox32")).unwrap();
+}
+
+/// A 32-bit program meets the same policy by its own syscall numbers
+/// (mkdir is 39 on i386, 83 on x86_64; socket goes through socketcall or
+/// socket(2) there), not SIGSYS; without SCMP_ARCH_X86 it is a bad
+/// architecture and killed, as with runc.
+#[test]
+fn i386_binaries_get_the_same_policy() {
+    let exdev = json!([{"names": ["mkdir", "mkdirat", "socket"], "action": "SCMP_ACT_ERRNO",
+                        "errnoRet": libc::EXDEV}]);
+    let mut profile = allow_all_but(exdev);
+    profile["architectures"] = json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
+    let mut b = with_profile("sc-i386", profile);
+    busybox32(&b);
+    let script = "for bb in busybox busybox32; do $bb mkdir /tmp/d 2>&1; $bb nc 127.0.0.1 1 2>&1; done; true";
+    b.set_sh(script);
+    let out = b.run_ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines.iter().all(|l| l.contains("nvalid cross-device link")),
+        "{out}"
+    );
+    // Without the i386 architecture in the profile: killed (bad architecture).
+    b.config_mut(|c| c["linux"]["seccomp"]["architectures"] = json!(["SCMP_ARCH_X86_64"]));
+    b.set_args(&["/bin/busybox32", "true"]);
+    let id = b.id();
+    b.run(&id).code_is(128 + libc::SIGSYS);
+    b.assert_clean(&id);
+}
