@@ -371,3 +371,29 @@ fn oom_kill_exits_137_and_events_report_it() {
     b.delete(&id);
     b.assert_clean(&id);
 }
+
+/// runtime-tools' relative cgroup tests left `testdir/` behind: the levels
+/// of a cgroupsPath the runtime made go with the container, after a failed
+/// create and after delete.
+#[test]
+fn new_parent_levels_of_a_cgroups_path_leave_with_the_container() {
+    let mut b = Bundle::new("cgparents");
+    let top = format!("corten-it-parents-{}", b.id());
+    let path = format!("/{top}/a/leaf");
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(path));
+    b.set_args(&["/no/such/command"]);
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "no such file or directory");
+    b.assert_clean(&id);
+    assert!(!cg("pids", &top).exists(), "failed create left {top}");
+    b.set_args(&["true"]);
+    b.create(&id);
+    assert!(cg("pids", &path).exists());
+    b.start(&id);
+    b.wait_status(&id, "stopped");
+    b.delete(&id);
+    for c in ["pids", "memory", "cpu", "devices", "freezer"] {
+        assert!(!cg(c, &top).exists(), "delete left {c}/{top}");
+    }
+}

@@ -115,27 +115,41 @@ fn syscalls_newer_than_the_profile_get_enosys() {
     assert_eq!(call(&mut b, KEXEC_LOAD, &[]), json!({"errno": libc::EPERM}));
 }
 
-/// Without no_new_privs the filter goes in before the user switch (it
-/// needs CAP_SYS_ADMIN), so a profile that forbids setresuid stops the
-/// switch; with no_new_privs it goes in after it, as in runc.
+/// The filter goes in after the init's own calls, with or without
+/// no_new_privs: a profile may forbid getcwd (runtime-tools' linux_seccomp,
+/// which runc fails), close_range or the uid switch, and the container must
+/// still start, as the user, with the capabilities the config asks for.
 #[test]
-fn the_filter_follows_the_user_switch_only_with_no_new_privileges() {
-    let rules = json!([{"names": ["setresuid", "setuid"], "action": "SCMP_ACT_ERRNO"}]);
+fn profile_forbidding_the_inits_own_syscalls_still_runs() {
+    let rules = json!([{"names": ["getcwd", "close_range", "setresuid", "setuid", "setgroups"],
+                        "action": "SCMP_ACT_ERRNO"}]);
     let mut b = with_profile("sc-order", allow_all_but(rules));
+    let kill = json!(["CAP_KILL"]);
     b.config_mut(|c| {
         c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
-        c["process"]["noNewPrivileges"] = json!(true);
+        // Ambient (and so inheritable) too: a uid other than 0 keeps only
+        // those across execve.
+        c["process"]["capabilities"] = json!({"bounding": kill, "effective": kill,
+            "permitted": kill, "inheritable": kill, "ambient": kill});
+    });
+    for nnp in [false, true] {
+        b.config_mut(|c| c["process"]["noNewPrivileges"] = json!(nnp));
+        let r = b.run_report();
+        let s = &r["status"];
+        assert_eq!(s["Seccomp"], "2", "nnp {nnp}: {r}");
+        assert_eq!(r["uid"], 1000, "nnp {nnp}: {r}");
+        assert_eq!(s["CapEff"], "0000000000000020", "nnp {nnp}: CAP_KILL only");
+        assert_eq!(s["CapPrm"], "0000000000000020", "nnp {nnp}");
+        assert_eq!(s["NoNewPrivs"], if nnp { "1" } else { "0" });
+    }
+    // Without a capabilities section the uid change leaves none (kernel rule).
+    b.config_mut(|c| {
+        c["process"]["noNewPrivileges"] = json!(false);
+        c["process"].as_object_mut().unwrap().remove("capabilities");
     });
     let r = b.run_report();
-    assert_eq!(
-        (r["status"]["Seccomp"].clone(), r["uid"].clone()),
-        (json!("2"), json!(1000))
-    );
-    b.config_mut(|c| c["process"]["noNewPrivileges"] = json!(false));
-    b.set_args(&[PROBE, "report"]);
-    let id = b.id();
-    b.run(&id).fails_with(1, "operation not permitted");
-    b.assert_clean(&id);
+    assert_eq!(r["status"]["CapEff"], "0000000000000000", "{r}");
+    assert_eq!(r["status"]["CapPrm"], "0000000000000000", "{r}");
 }
 
 #[test]

@@ -31,6 +31,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     pub dirs: Vec<PathBuf>,
+    /// Parent directories the runtime made for them (a cgroupsPath of
+    /// several new levels), removed with them when they are left empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub made_parents: Vec<PathBuf>,
 }
 
 /// What every cgroup driver does.

@@ -17,6 +17,8 @@ pub struct V1 {
     /// The runtime's own directory in each hierarchy (known when made by
     /// [`V1::new`], which reads them anyway), to step back out after a clone.
     runtime_dirs: Vec<PathBuf>,
+    /// Parents of `dirs` that [`Manager::create`] made, outermost first.
+    made_parents: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl V1 {
@@ -50,7 +52,11 @@ impl V1 {
                 &mountinfo::path_in(own_cgroup, h),
             ));
         }
-        Ok(V1 { dirs, runtime_dirs })
+        Ok(V1 {
+            dirs,
+            runtime_dirs,
+            made_parents: Default::default(),
+        })
     }
 
     /// A driver over saved directories (for update, delete, kill), each
@@ -78,6 +84,7 @@ impl V1 {
         V1 {
             dirs,
             runtime_dirs: Vec::new(),
+            made_parents: std::cell::RefCell::new(p.made_parents.clone()),
         }
     }
 
@@ -177,6 +184,17 @@ fn limit(v: i64) -> String {
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
         for (h, dir) in &self.dirs {
+            // Remember the missing parents, so that no empty level is left
+            // behind when the container goes.
+            let missing = dir
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(&h.mount_point) && *a != h.mount_point && !a.exists())
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>();
+            self.made_parents
+                .borrow_mut()
+                .extend(missing.into_iter().rev());
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
             if h.has("cpuset") {
                 inherit_cpuset(dir)?;
@@ -426,12 +444,25 @@ impl Manager for V1 {
                 }
             }
         }
+        // Deepest first; a level another container still uses stays.
+        for parent in self.made_parents.borrow().iter().rev() {
+            match std::fs::remove_dir(parent) {
+                Ok(()) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
+                    ) => {}
+                Err(e) => return Err(Error::io(parent, &e)),
+            }
+        }
         Ok(())
     }
 
     fn placement(&self) -> Placement {
         Placement {
             dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(),
+            made_parents: self.made_parents.borrow().clone(),
         }
     }
 }

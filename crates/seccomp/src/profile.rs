@@ -2,8 +2,6 @@
 //! architecture's filter must express, translated as runc translates them
 //! for libseccomp, so that a profile means here what it means there.
 
-use std::collections::BTreeMap;
-
 use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
@@ -39,8 +37,8 @@ pub enum Op {
 /// What one architecture's filter decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchRules {
-    /// Syscall number to what decides it.
-    pub syscalls: BTreeMap<u32, Syscall>,
+    /// Syscall number to what decides it, sorted by number.
+    pub syscalls: Vec<(u32, Syscall)>,
     /// The highest syscall number the profile names on this architecture,
     /// whatever the rule's action (runc's ENOSYS stub starts above it).
     pub max_named: Option<u32>,
@@ -82,6 +80,9 @@ impl Policy {
             flags: flags(seccomp, probe)?,
             notifies: false,
         };
+        // Rules per architecture in profile order, merged per syscall at the
+        // end (one sort instead of a map insert per name).
+        let mut pending: Vec<Vec<Pending<'_>>> = vec![Vec::new(); policy.arches.len()];
         for syscall in seccomp.syscalls().iter().flatten() {
             let action = Action::from_spec(syscall.action(), syscall.errno_ret());
             let conds = syscall
@@ -111,7 +112,7 @@ impl Policy {
                         "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall".into(),
                     ));
                 }
-                for (arch, arch_rules) in &mut policy.arches {
+                for ((arch, arch_rules), pending) in policy.arches.iter_mut().zip(&mut pending) {
                     // A rule that repeats the default changes nothing (runc skips it).
                     let add = action != default;
                     if let Some((mux, call)) = multiplexed(*arch, name) {
@@ -129,9 +130,9 @@ impl Policy {
                                 value: call,
                                 mask: 0,
                             });
-                            add_rule(arch_rules, *arch, mux, name, action, &via_mux)?;
+                            pending.push(Pending::new(*arch, mux, name, action, &via_mux));
                             if let Some(nr) = direct {
-                                add_rule(arch_rules, *arch, nr, name, action, conds)?;
+                                pending.push(Pending::new(*arch, nr, name, action, conds));
                             }
                         }
                         continue;
@@ -142,11 +143,14 @@ impl Policy {
                     };
                     arch_rules.max_named = arch_rules.max_named.max(Some(nr));
                     for conds in rules.iter().filter(|_| add) {
-                        add_rule(arch_rules, *arch, nr, name, action, conds)?;
+                        pending.push(Pending::new(*arch, nr, name, action, conds));
                     }
                 }
                 policy.notifies |= action == Action::Notify && action != default;
             }
+        }
+        for ((arch, rules), pending) in policy.arches.iter_mut().zip(pending) {
+            rules.syscalls = merge(*arch, pending)?;
         }
         if policy.notifies {
             policy.flags |= sys::seccomp::FLAG_NEW_LISTENER;
@@ -159,52 +163,66 @@ impl Policy {
     }
 }
 
-/// Adds one rule as libseccomp would: on a 32-bit architecture only the
-/// low word of an argument is compared (values are truncated); a masked
-/// comparison compares the masked value, and one with an empty mask
-/// compares nothing.
-fn add_rule(
-    rules: &mut ArchRules,
-    arch: Arch,
+/// One rule for one syscall of one architecture, as libseccomp takes it:
+/// on a 32-bit architecture only the low word of an argument is compared
+/// (values are truncated); a masked comparison compares the masked value,
+/// and one with an empty mask compares nothing.
+#[derive(Clone)]
+struct Pending<'p> {
     nr: u32,
-    name: &str,
+    name: &'p str,
     action: Action,
-    conds: &[Cond],
-) -> Result<(), Error> {
-    let width = if arch.is_64bit() {
-        u64::MAX
-    } else {
-        u64::from(u32::MAX)
-    };
-    let mut conds: Vec<Cond> = conds
-        .iter()
-        .map(|c| {
-            let mask = c.mask & width;
-            let value = if c.op == Op::MaskedEq {
-                c.value & mask
-            } else {
-                c.value & width
-            };
-            Cond { value, mask, ..*c }
-        })
-        .filter(|c| !(c.op == Op::MaskedEq && c.mask == 0))
-        .collect();
-    conds.sort_by_key(|c| c.index);
-    let conflict = || {
-        Error::Profile(format!(
-            "conflicting rules for syscall {name} on {}: the same arguments get two actions",
-            arch.spec_name()
-        ))
-    };
-    match rules.syscalls.entry(nr) {
-        std::collections::btree_map::Entry::Vacant(v) => {
-            v.insert(Syscall::new(action, &conds));
-        }
-        std::collections::btree_map::Entry::Occupied(mut o) => {
-            o.get_mut().add(action, &conds).map_err(|_| conflict())?;
+    conds: Vec<Cond>,
+}
+
+impl<'p> Pending<'p> {
+    fn new(arch: Arch, nr: u32, name: &'p str, action: Action, conds: &[Cond]) -> Pending<'p> {
+        let width = if arch.is_64bit() {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let mut conds: Vec<Cond> = conds
+            .iter()
+            .map(|c| {
+                let mask = c.mask & width;
+                let value = if c.op == Op::MaskedEq {
+                    c.value & mask
+                } else {
+                    c.value & width
+                };
+                Cond { value, mask, ..*c }
+            })
+            .filter(|c| !(c.op == Op::MaskedEq && c.mask == 0))
+            .collect();
+        conds.sort_by_key(|c| c.index);
+        Pending {
+            nr,
+            name,
+            action,
+            conds,
         }
     }
-    Ok(())
+}
+
+/// Each syscall's rules merged in profile order (see `tree`), by number.
+fn merge(arch: Arch, mut pending: Vec<Pending<'_>>) -> Result<Vec<(u32, Syscall)>, Error> {
+    // Stable: a syscall's rules keep the profile's order.
+    pending.sort_by_key(|p| p.nr);
+    let mut out: Vec<(u32, Syscall)> = Vec::new();
+    for p in pending {
+        match out.last_mut() {
+            Some((nr, s)) if *nr == p.nr => s.add(p.action, &p.conds).map_err(|_| {
+                Error::Profile(format!(
+                    "conflicting rules for syscall {} on {}: the same arguments get two actions",
+                    p.name,
+                    arch.spec_name()
+                ))
+            })?,
+            _ => out.push((p.nr, Syscall::new(p.action, &p.conds))),
+        }
+    }
+    Ok(out)
 }
 
 /// i386's multiplexed calls: (socketcall or ipc number, call number).

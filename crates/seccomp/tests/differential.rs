@@ -213,7 +213,7 @@ fn compare(profile: &LinuxSeccomp, native: Arch, seed: u64) -> Result<usize, Str
         let mut nrs: Vec<u32> = Arch::ALL
             .iter()
             .filter(|a| a.audit() == audit)
-            .flat_map(|a| a.table().iter().map(|(_, n)| *n))
+            .flat_map(|a| a.table().map(|(_, n)| n))
             .collect();
         nrs.extend([
             0,

@@ -91,14 +91,12 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         .as_ref()
         .and_then(|p| p.no_new_privileges())
         .unwrap_or(false);
-    // Without no_new_privs, installing a filter takes CAP_SYS_ADMIN: before
-    // the user switch drops it (runc's order).
-    if !no_new_privs {
-        install_seccomp(ctx)?;
-    }
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
-    process::user::switch(spec)?;
+    // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN:
+    // the capabilities' last step waits for it (below).
+    let seccomp_needs_admin = ctx.seccomp.is_some() && !no_new_privs;
+    let deferred_caps = process::user::switch(spec, seccomp_needs_admin)?;
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
     // CVE-2024-21626: chdir only now that no host directory fd is left open
@@ -109,11 +107,18 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.inherited_fds)?;
     process::signals::prepare_for_park()?;
-    // With no_new_privs, as close to execve as a failure can still reach
-    // `create` and the notify listener still cross the channel: what the
-    // init does after this, the profile must allow (runc's order).
-    if no_new_privs {
-        install_seccomp(ctx)?;
+    // seccomp as close to execve as a failure can still reach `create` and
+    // the notify listener still cross the channel: after the init's own
+    // getcwd and close_range, which a profile may forbid (runc installs it
+    // before them without no_new_privs, and fails runtime-tools'
+    // linux_seccomp). What the init does after this, the profile must allow.
+    match deferred_caps {
+        Some(caps) => {
+            caps.raise()?;
+            install_seccomp(ctx)?;
+            caps.finish()?;
+        }
+        None => install_seccomp(ctx)?,
     }
     ctx.chan
         .send(&Message::Ready)

@@ -6,14 +6,17 @@ use crate::error::{Context, Error};
 
 /// Switches to process.user with the capabilities the config asks for, in
 /// runc's order: bounding set and keepcaps while root, then groups, gid and
-/// uid, then the exact capability sets.
-pub fn switch(spec: &Spec) -> Result<(), Error> {
+/// uid, then the exact capability sets. With `defer_caps` the permitted
+/// set is kept and the last step is left to the caller (see [`DeferredCaps`]).
+pub fn switch(spec: &Spec, defer_caps: bool) -> Result<Option<DeferredCaps>, Error> {
     let Some(p) = spec.process() else {
-        return Ok(());
+        return Ok(None);
     };
     let caps = super::caps::wanted(spec);
     if let Some(w) = &caps {
         super::caps::before_user_switch(w)?;
+    } else if defer_caps {
+        sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")?;
     }
     let user = p.user();
     let groups = user.additional_gids().clone().unwrap_or_default();
@@ -25,10 +28,56 @@ pub fn switch(spec: &Spec) -> Result<(), Error> {
     }
     sys::process::setresgid(user.gid()).with_context(|| format!("setting gid {}", user.gid()))?;
     sys::process::setresuid(user.uid()).with_context(|| format!("setting uid {}", user.uid()))?;
+    if defer_caps {
+        return Ok(Some(DeferredCaps {
+            wanted: caps,
+            uid: user.uid(),
+        }));
+    }
     if let Some(w) = &caps {
         super::caps::after_user_switch(w)?;
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The capability step of the user switch, held back while a seccomp
+/// filter goes in without no_new_privs: that takes CAP_SYS_ADMIN, and the
+/// filter must come after the init's own calls (getcwd, close_range), which
+/// a profile may forbid.
+pub struct DeferredCaps {
+    wanted: Option<super::caps::Wanted>,
+    uid: u32,
+}
+
+impl DeferredCaps {
+    /// Raises the kept permitted set into effective (a uid change cleared it).
+    pub fn raise(&self) -> Result<(), Error> {
+        let cur = sys::caps::get().context("capget")?;
+        sys::caps::set(&sys::caps::CapSets {
+            effective: cur.permitted,
+            ..cur
+        })
+        .context("raising capabilities for the seccomp filter")
+    }
+
+    /// The sets the config asks for; without any, what the kernel's uid
+    /// change would have left (nothing, for a uid other than 0).
+    pub fn finish(self) -> Result<(), Error> {
+        match &self.wanted {
+            Some(w) => super::caps::after_user_switch(w),
+            None => {
+                if self.uid != 0 {
+                    sys::caps::set(&sys::caps::CapSets {
+                        effective: 0,
+                        permitted: 0,
+                        inheritable: 0,
+                    })
+                    .context("dropping capabilities after the user switch")?;
+                }
+                sys::caps::set_keepcaps(false).context("resetting keepcaps")
+            }
+        }
+    }
 }
 
 /// The most of the container's /etc/passwd that is read.
