@@ -505,6 +505,7 @@ mod tests {
                 .map(|h| (h.clone(), h.mount_point.join("c1")))
                 .collect(),
             runtime_dirs: Vec::new(),
+            made_parents: Default::default(),
         };
         v.create().unwrap();
         touch(
