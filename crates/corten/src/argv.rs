@@ -87,8 +87,9 @@ const LAST_WINS: &[&str] = &[
     "cgroup-manager",
 ];
 
-/// Subcommands after whose id nothing is a flag.
-const POSITIONAL_TAIL: &[&str] = &["kill", "ps"];
+/// Subcommands after whose id nothing is a flag (runc's exec has
+/// SkipArgReorder: the command's own flags follow the id).
+const POSITIONAL_TAIL: &[&str] = &["kill", "ps", "exec"];
 
 /// Rewrites `args` (without argv[0]) into the forms clap accepts.
 pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -149,7 +150,9 @@ fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
             .is_some_and(|s| POSITIONAL_TAIL.contains(&s))
             && positionals_after_sub >= 1
         {
-            if subcommand.as_deref() == Some("ps") && !out.iter().any(|a| a == "--") {
+            if matches!(subcommand.as_deref(), Some("ps" | "exec"))
+                && !out.iter().any(|a| a == "--")
+            {
                 out.push("--".into());
             }
             out.push(arg);
@@ -273,6 +276,18 @@ mod tests {
         );
         assert_eq!(n(&["ps", "id", "-ef"]), vec!["ps", "id", "--", "-ef"]);
         assert_eq!(n(&["ps", "id", "--", "-ef"]), vec!["ps", "id", "--", "-ef"]);
+    }
+
+    #[test]
+    fn exec_keeps_the_commands_flags() {
+        assert_eq!(
+            n(&["exec", "-d", "-u", "1", "id", "ls", "-la", "--root", "x"]),
+            vec!["exec", "-d", "-u", "1", "id", "--", "ls", "-la", "--root", "x"]
+        );
+        assert_eq!(
+            n(&["exec", "-process", "p.json", "--tty=false", "id"]),
+            vec!["exec", "--process", "p.json", "id"]
+        );
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub enum Command {
     /// Print what this runtime supports
     Features,
     /// Run a process in a running container
-    Exec(Later),
+    Exec(Box<ExecArgs>),
     /// List a container's processes
     Ps {
         /// table or json
@@ -217,4 +217,63 @@ pub struct RunArgs {
     /// Accepted for compatibility: a foreground run must reap its container
     #[arg(long)]
     pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Unix socket to receive the pty master on
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Unix socket to receive a pidfd of the process on
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
+    /// Working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (KEY=VALUE; repeatable)
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// UID[:GID] to run as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Additional gids (repeatable, or comma-separated)
+    #[arg(short = 'g', long)]
+    pub additional_gids: Vec<String>,
+    /// The process as JSON (process.json); the command line's process is ignored
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short, long)]
+    pub detach: bool,
+    /// File to write the process's pid to
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label for the process
+    #[arg(long)]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs for the process
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Add a capability (repeatable)
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    /// Pass this many descriptors from 3 up to the process
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Run in this sub-cgroup of the container's (PATH or CONTROLLER:PATH)
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    /// Exec even in a paused container
+    #[arg(long)]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

@@ -37,7 +37,7 @@ fn main() {
     };
     let starts_containers = matches!(
         cli.command,
-        Some(cli::Command::Create(_) | cli::Command::Run(_))
+        Some(cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_))
     );
     let sealed = if starts_containers {
         sealed::ensure()
@@ -48,8 +48,11 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             logger.error(&lifecycle::error::chain(&e));
-            // 127 for a missing command is `run`'s convention only, as runc.
-            if matches!(cli.command, Some(cli::Command::Run(_))) {
+            // 127 for a missing command is `run`'s and `exec`'s convention, as runc.
+            if matches!(
+                cli.command,
+                Some(cli::Command::Run(_) | cli::Command::Exec(_))
+            ) {
                 e.exit_status()
             } else {
                 1

@@ -165,3 +165,8 @@ pub fn update(
         .apply(resources, &[])
         .map_err(cg_err)
 }
+
+/// Moves `pid` into a saved cgroup (`exec`).
+pub fn join(placement: &cgroups::Placement, pid: i32) -> Result<(), Error> {
+    V1::from_placement(placement).join(pid).map_err(cg_err)
+}

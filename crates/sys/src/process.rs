@@ -1,7 +1,7 @@
 //! Processes: clone3, wait, kill, credentials and execve.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::{check, check_long, retry, Error, Result};
 
@@ -268,6 +268,16 @@ pub fn clock_ticks() -> u64 {
 pub fn exists(pid: libc::pid_t) -> bool {
     // SAFETY: signal 0 performs only the existence and permission check.
     unsafe { libc::kill(pid, 0) == 0 || crate::last_errno() == libc::EPERM }
+}
+
+/// `pidfd_open(pid)`: a close-on-exec handle that keeps naming this one
+/// process, even after its pid is reused.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and touches no memory of ours.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = check_long(ret, "pidfd_open")?;
+    // SAFETY: a successful pidfd_open returns a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
 #[cfg(test)]

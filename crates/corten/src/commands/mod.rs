@@ -3,16 +3,19 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod later;
 mod list;
+mod pidfd;
 mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
 mod update;
+mod wait;
 
 use std::path::PathBuf;
 
@@ -47,7 +50,7 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
             spec::run(bundle.as_deref(), cli.rootless.as_deref() == Some("true"))
         }
         Command::Features => features::run(),
-        Command::Exec(_) => later::run("exec"),
+        Command::Exec(args) => exec::run(&store()?, args, log),
         Command::Ps {
             format,
             id,

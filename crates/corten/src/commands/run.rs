@@ -44,7 +44,8 @@ pub fn run(
     if args.detach {
         return Ok(0);
     }
-    let status = wait_forwarding(pid).map_err(sys_err("waiting for the container"))?;
+    let status =
+        super::wait::forwarding_signals(pid).map_err(sys_err("waiting for the container"))?;
     if let Some(mask) = old_mask {
         let _ = sys::signal::set_mask(&mask);
     }
@@ -54,36 +55,4 @@ pub fn run(
         }
     }
     Ok(status)
-}
-
-/// Forwards every signal to the init until it exits; returns its status.
-fn wait_forwarding(init: i32) -> sys::Result<i32> {
-    let all = SigSet::all();
-    loop {
-        // The init may have exited before we got here.
-        if let Some(status) = reap(init)? {
-            return Ok(status);
-        }
-        let sig = sys::signal::wait(&all)?;
-        if sig == libc::SIGCHLD {
-            continue;
-        }
-        // ESRCH: it is exiting; the SIGCHLD follows.
-        let _ = sys::process::kill(init, sig);
-    }
-}
-
-/// Reaps every exited child; the init's status when it is among them.
-fn reap(init: i32) -> sys::Result<Option<i32>> {
-    loop {
-        match sys::process::waitpid(-1, true) {
-            Ok(Some((pid, exit))) if pid == init => return Ok(Some(exit.status())),
-            Ok(Some(_)) => continue,
-            Ok(None) => return Ok(None),
-            // No child at all: the init was never ours to wait for (the
-            // subreaper makes this unreachable, but never wait forever).
-            Err(e) if e.errno() == libc::ECHILD => return Err(e),
-            Err(e) => return Err(e),
-        }
-    }
 }

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod pause;
 mod query;
@@ -10,6 +11,7 @@ mod update;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
+pub use exec::{default_process, exec, ExecOptions};
 pub use kill::{kill, parse_signal};
 pub(crate) use pause::{freezer_dir, is_frozen};
 pub use pause::{pause, resume};

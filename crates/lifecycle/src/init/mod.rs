@@ -6,6 +6,7 @@
 //! clone3: it never returns, and it reports failure to the runtime over the
 //! sync channel as errno plus the error chain.
 
+pub(crate) mod exec;
 mod stage;
 
 use std::convert::Infallible;
@@ -151,15 +152,20 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
 /// Installs the seccomp filter; a notify listener goes to the runtime, for
 /// the agent, and is closed here before the container can inherit it.
 fn install_seccomp(ctx: &Context<'_>) -> Result<(), Error> {
-    let Some(filter) = ctx.seccomp else {
+    install_filter(&ctx.chan, ctx.seccomp)
+}
+
+/// Installs `filter` (the init's or an exec process's) and hands a notify
+/// listener to the runtime over `chan`.
+fn install_filter(chan: &Channel, filter: Option<&seccomp::Filter>) -> Result<(), Error> {
+    let Some(filter) = filter else {
         return Ok(());
     };
     let listener = filter.install().context("installing the seccomp filter")?;
     if let Some(fd) = listener {
-        ctx.chan
-            .send_with_fd(&Message::SeccompListener, fd.as_fd())
+        chan.send_with_fd(&Message::SeccompListener, fd.as_fd())
             .context("sync: sending the seccomp listener")?;
-        match ctx.chan.recv() {
+        match chan.recv() {
             Ok(Message::SeccompListenerSent) => {}
             // The runtime failed to reach the agent and reports it.
             _ => sys::process::exit_now(1),
@@ -262,7 +268,7 @@ fn wait_for_start(fifo: std::os::fd::BorrowedFd<'_>) {
 }
 
 /// Flattens an error into what crosses the channel.
-fn to_init_error(err: &Error) -> InitError {
+pub(crate) fn to_init_error(err: &Error) -> InitError {
     let mut chain = Vec::new();
     let mut errno = 0;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);

@@ -8,10 +8,13 @@ use std::os::unix::net::UnixStream;
 use crate::error::{Context, Error};
 use crate::spec::Bundle;
 
-/// Sends `listener` to the agent and closes our copy.
+/// Sends `listener` (of process `pid`) to the agent and closes our copy;
+/// the state is the container's (its init, its status).
 pub(super) fn hand_over(
     listener: OwnedFd,
     pid: i32,
+    init_pid: i32,
+    status: &str,
     id: &str,
     bundle: &Bundle,
 ) -> Result<(), Error> {
@@ -26,7 +29,7 @@ pub(super) fn hand_over(
         .as_ref()
         .ok_or_else(|| Error::Config("seccomp listenerPath is not set".into()))?;
     let state: serde_json::Value =
-        serde_json::from_slice(&crate::hooks::bundle_state(id, pid, "creating", bundle))
+        serde_json::from_slice(&crate::hooks::bundle_state(id, init_pid, status, bundle))
             .expect("the state is JSON");
     let message = serde_json::json!({
         "ociVersion": bundle.spec.version(),

@@ -1,6 +1,7 @@
 //! Starting the container init: the runtime's side of the clone and of the
 //! sync protocol (the diagram is in [`sync`]).
 
+pub mod exec;
 pub mod idmap;
 mod listener;
 pub mod namespaces;
@@ -180,7 +181,7 @@ fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), E
                 let fd = fd.ok_or_else(|| {
                     Error::InitDied(Some("the seccomp listener did not arrive".into()))
                 })?;
-                listener::hand_over(fd, init.pid, id, bundle)?;
+                listener::hand_over(fd, init.pid, init.pid, "creating", id, bundle)?;
                 init.chan
                     .send(&Message::SeccompListenerSent)
                     .context("sync: seccomp listener sent")?;
@@ -224,7 +225,7 @@ fn reap_status(pid: i32) -> Option<String> {
 }
 
 /// Moves `fd` to a number of at least `min`.
-fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
+pub(crate) fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
     use std::os::fd::AsRawFd;
     if fd.as_raw_fd() >= min {
         return Ok(fd);
@@ -233,7 +234,9 @@ fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
 }
 
 /// The container's seccomp filter, compiled for this kernel.
-fn compile_seccomp(spec: &oci_spec::runtime::Spec) -> Result<Option<seccomp::Filter>, Error> {
+pub(crate) fn compile_seccomp(
+    spec: &oci_spec::runtime::Spec,
+) -> Result<Option<seccomp::Filter>, Error> {
     let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };

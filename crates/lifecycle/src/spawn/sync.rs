@@ -33,6 +33,17 @@
 //!        x  (create returns)                               |  park: block reading exec.fifo
 //!                                                          |  until `start` writes it, then execve
 //!
+//!   `exec` (a process joining a container) has a shorter exchange:
+//!
+//!   runtime                                           exec process
+//!        |  setns(pid, time) for its children              |
+//!        |--- clone3 ------------------------------------->|
+//!        |  join the container's cgroup                    |
+//!        |--- Proceed ------------------------------------>|  setns(the rest), user, cwd,
+//!        |<-------------------------- SeccompListener(fd) -|  fds, seccomp
+//!        |--- SeccompListenerSent ------------------------>|
+//!        x  end-of-file: execve succeeded (close-on-exec)  |  execve
+//!
 //!   At any step the init may send Error{errno, chain} instead and exit.
 //!   End-of-file on either side means the peer died: the init exits, the
 //!   runtime reports the failure and cleans up.
@@ -85,6 +96,8 @@ pub enum Message {
     SeccompListener,
     /// runtime → init: the agent has the listener.
     SeccompListenerSent,
+    /// runtime → exec process: you are in the container's cgroup; go on.
+    Proceed,
     /// init → runtime: set up and waiting for `start`.
     Ready,
     /// runtime → init: the container is recorded; park.

@@ -59,6 +59,28 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
     })
 }
 
+/// A process JSON (`exec --process`), through the same pre-pass as
+/// config.json: (process, warnings, process.scheduler).
+pub fn parse_process(
+    text: &[u8],
+    path: &Path,
+) -> Result<
+    (
+        oci_spec::runtime::Process,
+        Vec<String>,
+        Option<crate::process::sched::Scheduler>,
+    ),
+    Error,
+> {
+    let process: serde_json::Value = serde_json::from_slice(text)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let prepassed = prepass::run(serde_json::json!({ "process": process }))?;
+    let process = prepassed.value.get("process").cloned().unwrap_or_default();
+    let process = serde_json::from_value(process)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    Ok((process, prepassed.warnings, prepassed.scheduler))
+}
+
 /// An I/O error in the words engines match on ("no such file or directory").
 pub fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();

@@ -1,0 +1,82 @@
+//! `exec`: a new process in a running (or created) container.
+
+use std::path::Path;
+
+use oci_spec::runtime::Process;
+
+use crate::error::{Context, Error};
+use crate::state::{Status, Store};
+
+/// What `exec` asks for.
+pub struct ExecOptions<'a> {
+    pub id: &'a str,
+    /// The process to run (from `--process`, or the config's with the
+    /// command line's changes: see [`default_process`]).
+    pub process: Process,
+    /// Its process.scheduler (which oci-spec cannot parse).
+    pub scheduler: Option<crate::process::sched::Scheduler>,
+    /// Pass this many descriptors from 3 up to the process.
+    pub preserve_fds: u32,
+    /// Which of those the caller really passed.
+    pub inherited_fds: &'a [std::os::fd::RawFd],
+    /// Run even in a paused container (it stays frozen until resumed).
+    pub ignore_paused: bool,
+    pub pid_file: Option<&'a Path>,
+}
+
+/// The container's own process and scheduler, the base that `exec`'s
+/// flags change.
+pub fn default_process(
+    store: &Store,
+    id: &str,
+) -> Result<(Process, Option<crate::process::sched::Scheduler>), Error> {
+    let state = store.read(id)?.ok_or_else(|| Error::NotExist(id.into()))?;
+    let bundle = crate::spec::load(&state.bundle)?;
+    Ok((
+        bundle.spec.process().clone().unwrap_or_default(),
+        bundle.scheduler,
+    ))
+}
+
+/// Starts the process; returns its pid (in the runtime's pid namespace)
+/// once it has called execve. The caller waits for it, or not (`--detach`).
+pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<i32, Error> {
+    let state = store
+        .read(opts.id)?
+        .ok_or_else(|| Error::NotExist(opts.id.into()))?;
+    match crate::state::status_of(&store.dir(opts.id), Some(&state)) {
+        Status::Created | Status::Running => {}
+        Status::Paused if opts.ignore_paused => {}
+        Status::Paused => {
+            return Err(Error::InvalidState(
+                "cannot exec in a paused container (use --ignore-paused to override)".into(),
+            ))
+        }
+        _ => {
+            return Err(Error::InvalidState(
+                "cannot exec in a stopped container".into(),
+            ))
+        }
+    }
+    let mut bundle = crate::spec::load(&state.bundle)?;
+    if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::Config("exec: process.args must not be empty".into()));
+    }
+    if opts.process.terminal() == Some(true) {
+        return Err(Error::Unsupported("a terminal (exec --tty)".into()));
+    }
+    // The container's config, with this process in place of its own.
+    bundle.spec.set_process(Some(opts.process.clone()));
+    bundle.scheduler = opts.scheduler.clone();
+    let pid = crate::spawn::exec::spawn(crate::spawn::exec::Request {
+        state: &state,
+        bundle: &bundle,
+        preserve_fds: opts.preserve_fds,
+        inherited_fds: opts.inherited_fds,
+    })?;
+    if let Some(p) = opts.pid_file {
+        let path = std::path::absolute(p).with_context(|| format!("pid file {}", p.display()))?;
+        crate::state::write_atomic(&path, pid.to_string().as_bytes())?;
+    }
+    Ok(pid)
+}

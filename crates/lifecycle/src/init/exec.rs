@@ -1,0 +1,96 @@
+//! An `exec` process: a clone of the runtime that joins a running
+//! container and becomes the requested process. One named step a line, in
+//! the order the kernel and past CVEs require (the same as the init's).
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::error::{Context as _, Error};
+use crate::process;
+use crate::spawn::sync::{Channel, Message};
+use crate::spec::Bundle;
+
+/// What the exec process needs, borrowed from the runtime's memory.
+pub(crate) struct Context<'a> {
+    /// The container's config with this process in place of its own.
+    pub bundle: &'a Bundle,
+    /// A pidfd of the container's init, to join its namespaces.
+    pub pidfd: &'a OwnedFd,
+    /// The namespaces to join (CLONE_NEW*); pid and time are already ours.
+    pub ns_flags: i32,
+    pub chan: Channel,
+    pub inherited_fds: &'a [std::os::fd::RawFd],
+    pub seccomp: Option<&'a seccomp::Filter>,
+}
+
+/// The child's entry point.
+pub(crate) fn main(ctx: Context<'_>) -> ! {
+    let err = match setup_and_exec(&ctx) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ctx.chan.send(&Message::Error(super::to_init_error(&err)));
+    sys::process::exit_now(1)
+}
+
+fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
+    let spec = &ctx.bundle.spec;
+    // CVE-2019-5736: until execve this process is the runtime's image; a
+    // non-dumpable process's /proc/PID/{exe,fd,mem} are closed to the
+    // container.
+    sys::process::set_dumpable(false).context("making the process non-dumpable")?;
+    guard_runtime_death(ctx);
+    // The runtime moves us into the container's cgroup, then says so.
+    match ctx.chan.recv() {
+        Ok(Message::Proceed) => {}
+        _ => sys::process::exit_now(1),
+    }
+    // All at once through the init's pidfd: the kernel joins the user
+    // namespace first, so the others are joined with its privileges. A
+    // mount namespace sets root and cwd to its root: the container's.
+    if ctx.ns_flags != 0 {
+        sys::ns::setns(ctx.pidfd.as_fd(), ctx.ns_flags)
+            .context("joining the container's namespaces")?;
+    }
+    process::limits::apply_rlimits(spec)?;
+    process::limits::apply_oom_score_adj(spec)?;
+    process::lsm::apply(spec)?;
+    process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
+    let exec = process::Exec::prepare(spec)?;
+    let no_new_privs = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false);
+    let deferred_caps = process::user::switch(spec, ctx.seccomp.is_some() && !no_new_privs)?;
+    // A uid change clears the parent-death signal (kernel rule).
+    guard_runtime_death(ctx);
+    // CVE-2024-21626: the cwd is checked to be inside the container's root.
+    process::enter_cwd(spec)?;
+    let exec = exec.resolve()?;
+    process::limits::apply_no_new_privileges(spec)?;
+    process::fds::close_on_exec(ctx.inherited_fds)?;
+    // The runtime blocked every signal to forward them; the process starts
+    // with none blocked.
+    sys::signal::set_mask(&sys::signal::SigSet::empty()).context("unblocking signals")?;
+    process::signals::reset_before_exec()?;
+    // seccomp last, after this process's own calls (see the init).
+    match deferred_caps {
+        Some(caps) => {
+            caps.raise()?;
+            super::install_filter(&ctx.chan, ctx.seccomp)?;
+            caps.finish()?;
+        }
+        None => super::install_filter(&ctx.chan, ctx.seccomp)?,
+    }
+    // A detached process outlives the runtime.
+    sys::process::set_parent_death_signal(0).context("clearing the parent-death signal")?;
+    Err(exec.exec())
+}
+
+/// A runtime killed before the execve takes this process with it.
+fn guard_runtime_death(ctx: &Context<'_>) {
+    if sys::process::set_parent_death_signal(libc::SIGKILL).is_err() || ctx.chan.peer_closed() {
+        sys::process::exit_now(1);
+    }
+}

@@ -1,0 +1,155 @@
+//! `exec`: the runtime's side of starting a process inside a container
+//! (the exchange is drawn in [`super::sync`]).
+//!
+//! The process is a clone of the runtime, born in the container's pid (and
+//! time) namespace: the runtime joins those for its children first, so the
+//! process is its own child, which a foreground `exec` waits for, with no
+//! intermediate process. The clone joins the other namespaces itself.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::error::{Context, Error};
+use crate::init;
+use crate::spec::Bundle;
+use crate::state::State;
+
+use super::sync::{self, Channel, Message, RecvError};
+
+/// What `exec` asks of the spawn.
+pub struct Request<'a> {
+    pub state: &'a State,
+    /// The container's config with the exec process in place of its own.
+    pub bundle: &'a Bundle,
+    pub preserve_fds: u32,
+    pub inherited_fds: &'a [std::os::fd::RawFd],
+}
+
+/// Namespace kinds: (name in /proc/PID/ns, clone flag).
+const KINDS: [(&str, i32); 8] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("mnt", libc::CLONE_NEWNS),
+    ("net", libc::CLONE_NEWNET),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("pid", libc::CLONE_NEWPID),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+/// Only effective for children: joined by the runtime before the clone.
+const FOR_CHILDREN: i32 = libc::CLONE_NEWPID | libc::CLONE_NEWTIME;
+
+/// Starts the process; returns its pid once it has called execve.
+pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
+    let init_pid = req.state.init_pid;
+    let pidfd = sys::process::pidfd_open(init_pid).map_err(|_| Error::NotRunning)?;
+    // The pidfd pins one process: make sure it is our init and not a
+    // process that got the pid after the init died.
+    if crate::state::liveness_check(init_pid, req.state.init_start_time)
+        != crate::state::ProcState::Alive
+    {
+        return Err(Error::NotRunning);
+    }
+    let flags = differing_namespaces(init_pid)?;
+    let seccomp = super::compile_seccomp(&req.bundle.spec)?;
+    let (parent_end, child_end) = sync::pair().context("creating sync socket")?;
+    let min_fd = 3 + req.preserve_fds as i32;
+    let child_end = Channel::new(super::raise(child_end.into_fd(), min_fd)?);
+    let pidfd = super::raise(pidfd, min_fd)?;
+    if flags & FOR_CHILDREN != 0 {
+        sys::ns::setns(pidfd.as_fd(), flags & FOR_CHILDREN)
+            .context("joining the container's pid namespace")?;
+    }
+    let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
+    let pid = match sys::process::fork_child(one, 0, None).context("clone3 of the exec process")? {
+        sys::process::Fork::Child(_) => {
+            drop(parent_end);
+            init::exec::main(init::exec::Context {
+                bundle: req.bundle,
+                pidfd: &pidfd,
+                ns_flags: flags & !FOR_CHILDREN,
+                chan: child_end,
+                inherited_fds: req.inherited_fds,
+                seccomp: seccomp.as_ref(),
+            })
+        }
+        sys::process::Fork::Parent(pid) => pid,
+    };
+    drop(child_end);
+    let mut guard = Child { pid, done: false };
+    if let Some(p) = &req.state.cgroup {
+        crate::cgroup::join(p, pid)?;
+    }
+    parent_end
+        .send(&Message::Proceed)
+        .context("sync: starting the exec process")?;
+    loop {
+        match parent_end.recv_with_fd() {
+            // Close-on-exec: the end closed at a successful execve.
+            Err(RecvError::Closed) => break,
+            Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
+            Ok((Message::SeccompListener, Some(fd))) => {
+                hand_over(fd, pid, &req)?;
+                parent_end
+                    .send(&Message::SeccompListenerSent)
+                    .context("sync: seccomp listener sent")?;
+            }
+            Ok((Message::Error(e), _)) => return Err(Error::Init(e)),
+            Ok((other, _)) => {
+                return Err(Error::InitDied(Some(format!(
+                    "unexpected sync message {other:?}"
+                ))))
+            }
+        }
+    }
+    guard.done = true;
+    Ok(pid)
+}
+
+fn hand_over(fd: OwnedFd, pid: i32, req: &Request<'_>) -> Result<(), Error> {
+    super::listener::hand_over(
+        fd,
+        pid,
+        req.state.init_pid,
+        "running",
+        &req.state.id,
+        req.bundle,
+    )
+}
+
+/// Namespaces of the init that are not the runtime's own.
+fn differing_namespaces(init_pid: i32) -> Result<i32, Error> {
+    let mut flags = 0;
+    for (name, flag) in KINDS {
+        let theirs = std::fs::read_link(format!("/proc/{init_pid}/ns/{name}"));
+        let ours = std::fs::read_link(format!("/proc/self/ns/{name}"));
+        match (theirs, ours) {
+            (Ok(t), Ok(o)) if t != o => flags |= flag,
+            (Ok(_), Ok(_)) => {}
+            // A kind this kernel lacks (time before 5.6) is shared by all.
+            (Err(e), _) | (_, Err(e)) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(Error::Io {
+                    context: format!("reading the container's {name} namespace"),
+                    source: e,
+                })
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// The exec process until it has called execve: killed and reaped on error.
+struct Child {
+    pid: i32,
+    done: bool,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = sys::process::kill(self.pid, libc::SIGKILL);
+            let _ = sys::process::waitpid(self.pid, false);
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! `exec`: a process joins a running container, with the container's
+//! namespaces, cgroup and security settings unless told otherwise.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A running container whose init waits for a signal.
+fn running(b: &mut Bundle) -> (String, Spawned) {
+    b.set_args(&[PROBE, "wait-signal"]);
+    let id = b.id();
+    b.create(&id);
+    let spawned = b.call(&["start", &id]).spawn();
+    b.wait_status(&id, "running");
+    (id, spawned)
+}
+
+fn exec_report(b: &Bundle, id: &str, flags: &[&str]) -> Value {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(flags);
+    args.extend([id, PROBE, "report"]);
+    let out = b.corten(&args);
+    out.ok();
+    last_json(&out.stdout)
+}
+
+fn init_report(b: &Bundle, id: &str) -> (i32, Value) {
+    let pid = b.pid(id);
+    let ns: serde_json::Map<String, Value> = fs::read_dir(format!("/proc/{pid}/ns"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let t = fs::read_link(e.path()).unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                json!(t.to_string_lossy()),
+            )
+        })
+        .collect();
+    (pid, Value::Object(ns))
+}
+
+#[test]
+fn exec_joins_the_containers_namespaces_and_cgroup() {
+    let mut b = Bundle::new("exec-ns");
+    let (id, _init) = running(&mut b);
+    let r = exec_report(&b, &id, &[]);
+    let (pid, init_ns) = init_report(&b, &id);
+    for kind in ["mnt", "net", "ipc", "uts", "pid", "cgroup"] {
+        assert_eq!(r["ns"][kind], init_ns[kind], "{kind} namespace");
+    }
+    // In the container's cgroup namespace, its own cgroup is the root: a
+    // process outside the container's cgroup would see "/.." paths.
+    let seen = r["cgroup"].as_str().unwrap().to_string();
+    assert!(seen.lines().all(|l| l.ends_with(":/")), "{seen}");
+    let host_view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        host_view.contains(&id),
+        "the init's cgroup is the container's: {host_view}"
+    );
+    assert_eq!(
+        r["ppid"], 0,
+        "born in the container's pid namespace from outside it"
+    );
+    assert!(r["pid"].as_i64().unwrap() > 1);
+    assert_eq!(r["cwd"], "/");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn exit_status_passes_through_and_a_missing_command_is_127() {
+    let mut b = Bundle::new("exec-status");
+    let (id, _init) = running(&mut b);
+    b.corten(&["exec", &id, "sh", "-c", "exit 7"]).code_is(7);
+    b.corten(&["exec", &id, "sh", "-c", "kill -9 $$"])
+        .code_is(128 + 9);
+    b.corten(&["exec", &id, "/no/such/cmd"])
+        .fails_with(127, "no such file or directory");
+    b.corten(&["exec", &id])
+        .fails_with(1, "a command is required");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn flags_change_the_configs_process() {
+    let mut b = Bundle::new("exec-flags");
+    b.config_mut(|c| c["process"]["env"] = json!(["PATH=/bin", "A=config"]));
+    let (id, _init) = running(&mut b);
+    let r = exec_report(
+        &b,
+        &id,
+        &[
+            "-e",
+            "B=flag",
+            "--cwd",
+            "/tmp",
+            "-u",
+            "1000:1001",
+            "-g",
+            "5,6",
+            "--no-new-privs",
+            "--cap",
+            "CAP_KILL",
+        ],
+    );
+    assert_eq!(
+        (r["env"]["A"].clone(), r["env"]["B"].clone()),
+        (json!("config"), json!("flag"))
+    );
+    assert_eq!(r["cwd"], "/tmp");
+    assert_eq!(
+        (r["uid"].clone(), r["gid"].clone()),
+        (json!(1000), json!(1001))
+    );
+    assert_eq!(r["groups"], json!([5, 6]));
+    assert_eq!(r["status"]["NoNewPrivs"], "1");
+    // The config's own process is untouched for the next exec.
+    let r = exec_report(&b, &id, &[]);
+    assert_eq!(
+        (r["uid"].clone(), r["env"]["B"].clone()),
+        (json!(0), Value::Null)
+    );
+    b.delete_force(&id);
+}
+
+#[test]
+fn process_json_replaces_the_configs_process() {
+    let mut b = Bundle::new("exec-process");
+    let (id, _init) = running(&mut b);
+    let path = b.root.join("process.json");
+    let process = json!({
+        "args": [PROBE, "report"], "cwd": "/etc", "env": ["ONLY=this"],
+        "user": {"uid": 7, "gid": 8}, "noNewPrivileges": true,
+        "capabilities": {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]},
+        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 321, "soft": 123}]
+    });
+    fs::write(&path, process.to_string()).unwrap();
+    let out = b.corten(&["exec", "--process", path.to_str().unwrap(), &id]);
+    out.ok();
+    let r = last_json(&out.stdout);
+    // HOME from the container's /etc/passwd, or "/", as runc adds it.
+    assert_eq!(r["env"], json!({"ONLY": "this", "HOME": "/"}));
+    assert_eq!(
+        (r["cwd"].clone(), r["uid"].clone(), r["gid"].clone()),
+        (json!("/etc"), json!(7), json!(8))
+    );
+    assert_eq!(r["status"]["CapBnd"], "0000000000000001");
+    assert_eq!(r["rlimits"]["RLIMIT_NOFILE"], json!([123, 321]));
+    b.delete_force(&id);
+}
+
+#[test]
+fn detached_exec_writes_its_pid_and_outlives_the_runtime() {
+    let mut b = Bundle::new("exec-detach");
+    let (id, _init) = running(&mut b);
+    let pidfile = b.root.join("exec.pid");
+    b.corten(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        &id,
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let ns = |p: i32| fs::read_link(format!("/proc/{p}/ns/pid")).unwrap();
+    assert_eq!(ns(pid), ns(b.pid(&id)), "in the container");
+    let ps = b.corten(&["ps", "-f", "json", &id]);
+    ps.ok();
+    assert!(
+        ps.json().as_array().unwrap().contains(&json!(pid)),
+        "in its cgroup"
+    );
+    // delete --force takes it with the container.
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn signals_reach_a_foreground_exec() {
+    let mut b = Bundle::new("exec-signal");
+    let (id, _init) = running(&mut b);
+    let mut call = b.call(&["exec", &id, PROBE, "wait-signal"]).spawn();
+    call.wait_stdout("ready");
+    sys_kill(call.pid(), libc::SIGUSR1);
+    let out = call.wait();
+    out.code_is(100 + libc::SIGUSR1);
+    assert!(out.stdout.contains(&format!("signal {}", libc::SIGUSR1)));
+    b.delete_force(&id);
+}
+
+fn sys_kill(pid: i32, sig: i32) {
+    // SAFETY: the test signals a process it started.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+#[test]
+fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
+    let mut b = Bundle::new("exec-states");
+    let (id, _init) = running(&mut b);
+    b.corten(&["pause", &id]).ok();
+    b.corten(&["exec", &id, "true"]).fails_with(1, "paused");
+    // --ignore-paused: it starts, frozen with the container, until resumed.
+    let mut frozen = b
+        .call(&["exec", "--ignore-paused", &id, "sh", "-c", "echo thawed"])
+        .spawn();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!frozen.stdout_so_far().contains("thawed"));
+    b.corten(&["resume", &id]).ok();
+    frozen.wait_stdout("thawed");
+    b.kill(&id, "KILL");
+    b.wait_status(&id, "stopped");
+    b.corten(&["exec", &id, "true"])
+        .fails_with(1, "cannot exec in a stopped container");
+    b.delete(&id);
+    b.corten(&["exec", &id, "true"])
+        .fails_with(1, "does not exist");
+    b.assert_clean(&id);
+}
+
+#[test]
+fn seccomp_applies_to_exec() {
+    let mut b = Bundle::new("exec-seccomp");
+    b.config_mut(|c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]});
+    });
+    let (id, _init) = running(&mut b);
+    let out = b.corten(&["exec", &id, PROBE, "syscall", "121", "0"]);
+    out.ok();
+    assert_eq!(last_json(&out.stdout), json!({"errno": 42}));
+    b.delete_force(&id);
+}
+
+#[test]
+fn preserve_fds_pass_to_the_exec_process() {
+    let mut b = Bundle::new("exec-fds");
+    let (id, _init) = running(&mut b);
+    let path = b.root.join("passed");
+    let mut f = fs::File::create(&path).unwrap();
+    f.write_all(b"x").unwrap();
+    let out = b
+        .call(&["exec", "--preserve-fds", "1", &id, PROBE, "report"])
+        .pass_fd(&f, 3)
+        .spawn()
+        .wait();
+    out.ok();
+    let fds = last_json(&out.stdout)["fds"].clone();
+    let listed: Vec<i64> = fds
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    assert!(listed.contains(&3), "fd 3 passed: {fds}");
+    assert!(
+        !listed.iter().any(|&fd| fd > 3),
+        "nothing else leaks: {fds}"
+    );
+    b.delete_force(&id);
+}
+
+/// CVE-2019-5736 through exec: the process that joins the container is a
+/// clone of a runtime running from the sealed copy of its binary.
+#[test]
+fn cve_2019_5736_exec_runtime_exe_cannot_be_written() {
+    if is_runc() {
+        return;
+    }
+    let mut b = Bundle::new("exec-5736");
+    let (id, _init) = running(&mut b);
+    let mut call = b.call(&["exec", &id, PROBE, "wait-signal"]).spawn();
+    call.wait_stdout("ready");
+    let exe = format!("/proc/{}/exe", call.pid());
+    let err = fs::OpenOptions::new()
+        .write(true)
+        .open(&exe)
+        .and_then(|mut f| f.write_all(b"#!/bin/sh\n"))
+        .expect_err("the runtime's binary must not be writable");
+    assert!(
+        matches!(
+            err.raw_os_error(),
+            Some(libc::EROFS | libc::EPERM | libc::ETXTBSY)
+        ),
+        "{err}"
+    );
+    sys_kill(call.pid(), libc::SIGTERM);
+    call.wait();
+    b.delete_force(&id);
+}
