@@ -300,3 +300,49 @@ fn cve_2019_5736_exec_runtime_exe_cannot_be_written() {
     call.wait();
     b.delete_force(&id);
 }
+
+/// Reads the pid a pidfd names, from /proc/self/fdinfo.
+fn pid_of_pidfd(fd: &std::os::fd::OwnedFd) -> i32 {
+    use std::os::fd::AsRawFd;
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn pidfd_socket_gets_a_pidfd_of_the_init_and_of_an_exec() {
+    use std::os::fd::AsFd;
+    let mut b = Bundle::new("pidfd");
+    b.set_args(&[PROBE, "wait-signal"]);
+    let sock = b.root.join("pidfd.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let receive = move |n: usize| {
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..n {
+                let (conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 64];
+                let (_, fd) = sys::socket::recv_with_fd(conn.as_fd(), &mut buf).unwrap();
+                got.push(pid_of_pidfd(&fd.expect("a pidfd")));
+            }
+            got
+        })
+    };
+    let agent = receive(2);
+    let id = b.id();
+    let sock_str = sock.to_str().unwrap().to_string();
+    b.corten(&["create", "--pidfd-socket", &sock_str, "--bundle", &b.dir_str(), &id])
+        .ok();
+    let pidfile = b.root.join("exec.pid");
+    b.corten(&["exec", "-d", "--pidfd-socket", &sock_str, "--pid-file", pidfile.to_str().unwrap(), &id, "sleep", "30"])
+        .ok();
+    let got = agent.join().unwrap();
+    let exec_pid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert_eq!(got, vec![b.pid(&id), exec_pid]);
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

@@ -24,9 +24,6 @@ pub fn create(
     log: &Logger,
     cgroups: lifecycle::cgroup::Policy,
 ) -> Result<i32, Error> {
-    if args.pidfd_socket.is_some() {
-        return Err(Error::Unsupported("--pidfd-socket".into()));
-    }
     let created = container::create(
         store,
         &CreateOptions {
@@ -41,6 +38,13 @@ pub fn create(
     )?;
     for w in &created.warnings {
         log.warn(w);
+    }
+    if let Some(socket) = &args.pidfd_socket {
+        if let Err(e) = super::pidfd::send(socket, created.pid) {
+            // The caller asked for the handle: without it, no container.
+            let _ = container::delete(store, &args.id, true);
+            return Err(e);
+        }
     }
     log.debug(&format!(
         "container {} created, init pid {}",
