@@ -335,13 +335,34 @@ fn pidfd_socket_gets_a_pidfd_of_the_init_and_of_an_exec() {
     let agent = receive(2);
     let id = b.id();
     let sock_str = sock.to_str().unwrap().to_string();
-    b.corten(&["create", "--pidfd-socket", &sock_str, "--bundle", &b.dir_str(), &id])
-        .ok();
+    b.corten(&[
+        "create",
+        "--pidfd-socket",
+        &sock_str,
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .ok();
     let pidfile = b.root.join("exec.pid");
-    b.corten(&["exec", "-d", "--pidfd-socket", &sock_str, "--pid-file", pidfile.to_str().unwrap(), &id, "sleep", "30"])
-        .ok();
+    b.corten(&[
+        "exec",
+        "-d",
+        "--pidfd-socket",
+        &sock_str,
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        &id,
+        "sleep",
+        "30",
+    ])
+    .ok();
     let got = agent.join().unwrap();
-    let exec_pid: i32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let exec_pid: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(got, vec![b.pid(&id), exec_pid]);
     b.delete_force(&id);
     b.assert_clean(&id);
