@@ -184,18 +184,24 @@ fn limit(v: i64) -> String {
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
         for (h, dir) in &self.dirs {
-            // Remember the missing parents, so that no empty level is left
-            // behind when the container goes.
-            let missing = dir
+            // Each level is made on its own, and the parents this call
+            // made (not those that existed, or that another runtime made
+            // meanwhile: EEXIST) are remembered, so that no empty level is
+            // left behind when the container goes.
+            let levels: Vec<&Path> = dir
                 .ancestors()
-                .skip(1)
-                .take_while(|a| a.starts_with(&h.mount_point) && *a != h.mount_point && !a.exists())
-                .map(Path::to_path_buf)
-                .collect::<Vec<_>>();
-            self.made_parents
-                .borrow_mut()
-                .extend(missing.into_iter().rev());
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+                .take_while(|a| a.starts_with(&h.mount_point) && *a != h.mount_point)
+                .collect();
+            for level in levels.into_iter().rev() {
+                match std::fs::create_dir(level) {
+                    Ok(()) if level != dir.as_path() => {
+                        self.made_parents.borrow_mut().push(level.to_path_buf())
+                    }
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::io(level, &e)),
+                }
+            }
             if h.has("cpuset") {
                 inherit_cpuset(dir)?;
             }

@@ -95,7 +95,9 @@ fn block(
 
 /// runc's stub: a syscall numbered above every one the profile names is
 /// newer than the profile, and answers ENOSYS so that libc falls back to
-/// an older call, instead of the default action's EPERM.
+/// an older call, instead of the default action's EPERM. Every
+/// architecture of the filter gets it, the implied native one included
+/// (runc's findLastSyscalls "always include the native architecture").
 fn enosys_stub(
     e: &mut Emitter,
     arch: Arch,

@@ -52,6 +52,22 @@ impl Filter {
     /// Compiles `profile` for this machine's kernel.
     pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, Error> {
         let policy = Policy::from_spec(profile, Arch::native(), &sys::seccomp::flag_supported)?;
+        // An action the kernel does not know (LOG before 4.14, say) would
+        // act as a kill: refuse the profile, as libseccomp does.
+        let mut probed = Vec::new();
+        for action in policy.actions() {
+            // ERRNO and TRACE carry data in the low bits: one probe each.
+            let kind = action.ret() & 0xffff_0000;
+            if probed.contains(&kind) {
+                continue;
+            }
+            probed.push(kind);
+            if !sys::seccomp::action_available(kind) {
+                return Err(Error::Profile(format!(
+                    "action {action:?} is not supported by this kernel"
+                )));
+            }
+        }
         Filter::from_policy(&policy)
     }
 

@@ -322,6 +322,23 @@ fn arches(seccomp: &LinuxSeccomp, native: Arch) -> Result<Vec<Arch>, Error> {
     Ok(out)
 }
 
+impl Policy {
+    /// Every action the filter can return, once each.
+    pub fn actions(&self) -> Vec<Action> {
+        let mut all = vec![self.default];
+        for (_, rules) in &self.arches {
+            for (_, syscall) in &rules.syscalls {
+                syscall.each_action(&mut |a| {
+                    if !all.contains(&a) {
+                        all.push(a);
+                    }
+                });
+            }
+        }
+        all
+    }
+}
+
 /// seccomp(2) flags as runc passes them: none listed means SPEC_ALLOW where
 /// the kernel has it; TSYNC is accepted and means nothing for a process
 /// with one thread.

@@ -123,21 +123,33 @@ pub fn recv_with_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Option
         let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC) };
         check_long(n as libc::c_long, "recvmsg").map(|n| n as usize)
     })?;
-    let mut passed = None;
+    let mut passed = Vec::new();
     // SAFETY: the kernel filled `hdr`'s control buffer; CMSG_FIRSTHDR and
-    // CMSG_NXTHDR stay within msg_controllen, and an SCM_RIGHTS message
-    // of one int holds a descriptor the kernel just installed for us.
+    // CMSG_NXTHDR stay within msg_controllen, and each int of an
+    // SCM_RIGHTS payload (cmsg_len past the header) is a descriptor the
+    // kernel just installed for us, which we now own.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(&hdr);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let raw = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
-                passed = Some(OwnedFd::from_raw_fd(raw));
+                let data = libc::CMSG_DATA(c);
+                let header = data.offset_from(c.cast::<u8>()) as usize;
+                let count = ((*c).cmsg_len as usize).saturating_sub(header)
+                    / std::mem::size_of::<libc::c_int>();
+                for i in 0..count {
+                    let raw = std::ptr::read_unaligned(data.cast::<libc::c_int>().add(i));
+                    passed.push(OwnedFd::from_raw_fd(raw));
+                }
             }
             c = libc::CMSG_NXTHDR(&hdr, c);
         }
     }
-    Ok((n, passed))
+    // One descriptor is the protocol: more (closed on drop) or a truncated
+    // control message is a peer we do not trust.
+    if passed.len() > 1 || hdr.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(crate::Error::new("recvmsg", libc::EPROTO));
+    }
+    Ok((n, passed.pop()))
 }
 
 #[cfg(test)]

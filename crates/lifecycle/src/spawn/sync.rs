@@ -21,8 +21,9 @@
 //!        |<---------------------------- RunCreateHooks ----|  only when the config has such hooks
 //!        |  prestart, createRuntime hooks                  |
 //!        |--- CreateHooksDone{pid} ----------------------->|  createContainer hooks
-//!        |                                                 | pivot_root, rlimits, [seccomp,] user,
-//!        |                                                 | cwd, lookup, no_new_privs, [seccomp,] fds
+//!        |                                                 | pivot_root, rlimits, user, cwd, lookup,
+//!        |                                                 | no_new_privs, fds, seccomp (then, without
+//!        |                                                 | no_new_privs, the final capability sets)
 //!        |<-------------------------- SeccompListener(fd) -|  only when a rule is SCMP_ACT_NOTIFY
 //!        |  send the fd and the state to listenerPath      |
 //!        |--- SeccompListenerSent ------------------------>|  close the listener

@@ -43,7 +43,21 @@ impl Arch {
             Arch::Arm
         }
     }
+}
 
+// A filter for the wrong architecture would kill every syscall.
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "x86",
+    target_arch = "arm"
+)))]
+compile_error!(
+    "corten's seccomp has syscall tables for x86_64, x86, aarch64, arm and riscv64 only"
+);
+
+impl Arch {
     /// Architectures whose processes a kernel of `self` can run, `self` first.
     pub fn runnable_on(self) -> &'static [Arch] {
         match self {
