@@ -15,6 +15,7 @@ pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod socket;
+pub mod tty;
 
 pub use error::{Error, Result};
 

@@ -34,6 +34,7 @@ pub fn create(
             no_pivot: args.no_pivot,
             new_keyring: !args.no_new_keyring,
             cgroups,
+            console_socket: args.console_socket.as_deref(),
         },
     )?;
     for w in &created.warnings {

@@ -15,9 +15,9 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     let inherited: Vec<i32> = (3..3 + args.preserve_fds as i32)
         .filter(|&fd| sys::fs::is_open(fd))
         .collect();
-    if args.tty || args.console_socket.is_some() {
+    if args.tty && args.console_socket.is_none() {
         return Err(Error::Unsupported(
-            "a terminal (exec --tty, --console-socket)".into(),
+            "exec --tty without --console-socket (a terminal of the caller's)".into(),
         ));
     }
     if !args.cgroup.is_empty() {
@@ -56,6 +56,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
             inherited_fds: &inherited,
             ignore_paused: args.ignore_paused,
             pid_file: args.pid_file.as_deref(),
+            console_socket: args.console_socket.as_deref(),
         },
     )?;
     if let Some(socket) = &args.pidfd_socket {
@@ -81,7 +82,7 @@ fn with_flags(mut p: Process, args: &ExecArgs) -> Result<Process, Error> {
         ));
     }
     p.set_args(Some(args.command.clone()));
-    p.set_terminal(Some(false));
+    p.set_terminal(Some(args.tty));
     if let Some(cwd) = &args.cwd {
         p.set_cwd(cwd.clone());
     }

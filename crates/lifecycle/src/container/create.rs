@@ -18,6 +18,8 @@ pub struct CreateOptions<'a> {
     pub new_keyring: bool,
     /// cgroupfs, or none with `--cgroup-manager=disabled`.
     pub cgroups: crate::cgroup::Policy,
+    /// Where the pty master goes (process.terminal).
+    pub console_socket: Option<&'a Path>,
 }
 
 /// A created container.
@@ -37,6 +39,10 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         .collect();
     state::validate_id(opts.id)?;
     let bundle = crate::spec::load(opts.bundle)?;
+    check_console(
+        crate::process::terminal::wanted(&bundle.spec),
+        opts.console_socket,
+    )?;
     let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups)?;
     let locked = store.create(opts.id)?;
     let dir = locked.dir().to_path_buf();
@@ -54,6 +60,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
             cgroup: cgroup.as_ref(),
+            console_socket: opts.console_socket,
         })?;
         let pid = init.pid();
         // Limits apply before the container's code runs: the init is parked.
@@ -109,6 +116,20 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             let _ = locked.remove();
             Err(e)
         }
+    }
+}
+
+/// A terminal needs somewhere to send its master, and a console socket
+/// needs a terminal (runc's rules and words).
+pub(crate) fn check_console(terminal: bool, socket: Option<&Path>) -> Result<(), Error> {
+    match (terminal, socket) {
+        (true, None) => Err(Error::Config(
+            "cannot allocate tty if runc will detach without setting console socket".into(),
+        )),
+        (false, Some(_)) => Err(Error::Config(
+            "cannot use console socket if runc will not allocate tty".into(),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -22,6 +22,8 @@ pub struct ExecOptions<'a> {
     /// Run even in a paused container (it stays frozen until resumed).
     pub ignore_paused: bool,
     pub pid_file: Option<&'a Path>,
+    /// Where the pty master goes (process.terminal).
+    pub console_socket: Option<&'a Path>,
 }
 
 /// The container's own process and scheduler, the base that `exec`'s
@@ -62,9 +64,7 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<i32, Error> {
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Config("exec: process.args must not be empty".into()));
     }
-    if opts.process.terminal() == Some(true) {
-        return Err(Error::Unsupported("a terminal (exec --tty)".into()));
-    }
+    super::create::check_console(opts.process.terminal() == Some(true), opts.console_socket)?;
     // The container's config, with this process in place of its own.
     bundle.spec.set_process(Some(opts.process.clone()));
     bundle.scheduler = opts.scheduler.clone();
@@ -73,6 +73,7 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<i32, Error> {
         bundle: &bundle,
         preserve_fds: opts.preserve_fds,
         inherited_fds: opts.inherited_fds,
+        console_socket: opts.console_socket,
     })?;
     if let Some(p) = opts.pid_file {
         let path = std::path::absolute(p).with_context(|| format!("pid file {}", p.display()))?;

@@ -52,6 +52,12 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::ns::setns(ctx.pidfd.as_fd(), ctx.ns_flags)
             .context("joining the container's namespaces")?;
     }
+    // A terminal: this process leads a session of its own, with the pty
+    // (from the container's devpts) as its controlling terminal.
+    if process::terminal::wanted(spec) {
+        sys::process::setsid().context("setsid")?;
+        super::setup_terminal(&ctx.chan, false, spec)?;
+    }
     process::limits::apply_rlimits(spec)?;
     process::limits::apply_oom_score_adj(spec)?;
     process::lsm::apply(spec)?;

@@ -76,6 +76,10 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     rootfs::enter(root, ctx.no_pivot)?;
     // Through the container's /proc, before readonlyPaths cover /proc/sys.
     process::sysctl::apply(spec)?;
+    // From the container's own devpts, now that /dev/ptmx is the container's.
+    if process::terminal::wanted(spec) {
+        setup_terminal(&ctx.chan, true, spec)?;
+    }
     rootfs::finish(spec)?;
     // A config without `process` is created; `start` refuses it (runtime spec).
     let exec = spec
@@ -147,6 +151,28 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         // `start` never releases a container without a process.
         None => sys::process::exit_now(1),
     }
+}
+
+/// A pty: the master goes to the runtime (for the console socket), the
+/// other end becomes this session's controlling terminal and stdio, and for
+/// the init also /dev/console. No copy of the master stays here.
+pub(crate) fn setup_terminal(
+    chan: &Channel,
+    console: bool,
+    spec: &oci_spec::runtime::Spec,
+) -> Result<(), Error> {
+    let pty = process::terminal::open(spec)?;
+    if console {
+        process::terminal::bind_console(&pty)?;
+    }
+    chan.send_with_fd(&Message::ConsoleMaster, pty.master.as_fd())
+        .context("sync: sending the pty master")?;
+    match chan.recv() {
+        Ok(Message::ConsoleSent) => {}
+        // The runtime could not reach the console socket and reports it.
+        _ => sys::process::exit_now(1),
+    }
+    process::terminal::attach(&pty)
 }
 
 /// Installs the seccomp filter; a notify listener goes to the runtime, for

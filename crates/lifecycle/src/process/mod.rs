@@ -7,6 +7,7 @@ pub mod lsm;
 pub mod sched;
 pub mod signals;
 pub mod sysctl;
+pub mod terminal;
 pub mod user;
 
 use std::ffi::CString;

@@ -22,6 +22,8 @@ pub struct Request<'a> {
     pub bundle: &'a Bundle,
     pub preserve_fds: u32,
     pub inherited_fds: &'a [std::os::fd::RawFd],
+    /// Where the pty master goes (process.terminal).
+    pub console_socket: Option<&'a std::path::Path>,
 }
 
 /// Namespace kinds: (name in /proc/PID/ns, clone flag).
@@ -88,6 +90,15 @@ pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
             // Close-on-exec: the end closed at a successful execve.
             Err(RecvError::Closed) => break,
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
+            Ok((Message::ConsoleMaster, Some(fd))) => {
+                let socket = req.console_socket.ok_or_else(|| {
+                    Error::InitDied(Some("a pty master without a console socket".into()))
+                })?;
+                crate::process::terminal::send_master(socket, fd)?;
+                parent_end
+                    .send(&Message::ConsoleSent)
+                    .context("sync: console sent")?;
+            }
             Ok((Message::SeccompListener, Some(fd))) => {
                 hand_over(fd, pid, &req)?;
                 parent_end

@@ -32,6 +32,8 @@ pub struct Request<'a> {
     pub keyring: Option<std::ffi::CString>,
     /// The container's cgroup, which the init is born into.
     pub cgroup: Option<&'a cgroups::V1>,
+    /// Where the pty master goes (process.terminal).
+    pub console_socket: Option<&'a std::path::Path>,
 }
 
 /// An init that is set up and waiting for [`Init::commit`]. Dropping it
@@ -131,12 +133,18 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         chan: parent_end,
         committed: false,
     };
-    drive(&mut guard, first, req.id, req.bundle)?;
+    drive(&mut guard, first, req.id, req.bundle, req.console_socket)?;
     Ok(guard)
 }
 
 /// Answers the init's requests until it is ready or fails.
-fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
+fn drive(
+    init: &mut Init,
+    first: i32,
+    id: &str,
+    bundle: &Bundle,
+    console_socket: Option<&std::path::Path>,
+) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
@@ -176,6 +184,17 @@ fn drive(init: &mut Init, first: i32, id: &str, bundle: &Bundle) -> Result<(), E
                 init.chan
                     .send(&Message::CreateHooksDone(init.pid))
                     .context("sync: hooks done")?;
+            }
+            Message::ConsoleMaster => {
+                let (Some(master), Some(socket)) = (fd, console_socket) else {
+                    return Err(Error::InitDied(Some(
+                        "the pty master did not arrive".into(),
+                    )));
+                };
+                crate::process::terminal::send_master(socket, master)?;
+                init.chan
+                    .send(&Message::ConsoleSent)
+                    .context("sync: console sent")?;
             }
             Message::SeccompListener => {
                 let fd = fd.ok_or_else(|| {

@@ -18,6 +18,9 @@
 //!        |                                                 | [pid or time namespace: fork stage 2,
 //!        |<---------------------------------- Stage2Pid ---|  stage 1 exits; stage 2 is the init]
 //!        |                                                 | hostname, mounts, /dev
+//!        |<---------------------------- ConsoleMaster(fd) -|  only with process.terminal
+//!        |  send the pty master to --console-socket        |
+//!        |--- ConsoleSent -------------------------------->|  pty: ctty, stdio, /dev/console
 //!        |<---------------------------- RunCreateHooks ----|  only when the config has such hooks
 //!        |  prestart, createRuntime hooks                  |
 //!        |--- CreateHooksDone{pid} ----------------------->|  createContainer hooks
@@ -40,7 +43,9 @@
 //!        |  setns(pid, time) for its children              |
 //!        |--- clone3 ------------------------------------->|
 //!        |  join the container's cgroup                    |
-//!        |--- Proceed ------------------------------------>|  setns(the rest), user, cwd,
+//!        |--- Proceed ------------------------------------>|  setns(the rest)
+//!        |<---------------------------- ConsoleMaster(fd) -|  only with process.terminal
+//!        |--- ConsoleSent -------------------------------->|  user, cwd,
 //!        |<-------------------------- SeccompListener(fd) -|  fds, seccomp
 //!        |--- SeccompListenerSent ------------------------>|
 //!        x  end-of-file: execve succeeded (close-on-exec)  |  execve
@@ -99,6 +104,10 @@ pub enum Message {
     SeccompListenerSent,
     /// runtime → exec process: you are in the container's cgroup; go on.
     Proceed,
+    /// init → runtime: the pty master (SCM_RIGHTS), for the console socket.
+    ConsoleMaster,
+    /// runtime → init: the caller has the master.
+    ConsoleSent,
     /// init → runtime: set up and waiting for `start`.
     Ready,
     /// runtime → init: the container is recorded; park.

@@ -44,9 +44,6 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(Error::Config("process.args must not be empty".into()));
         }
-        if p.terminal().unwrap_or(false) {
-            return Err(Error::Unsupported("process.terminal".into()));
-        }
     }
     let linux = spec
         .linux()

@@ -1,0 +1,97 @@
+//! process.terminal: a pty from the container's own devpts instance, its
+//! master handed to the caller's console socket, its other end the
+//! process's controlling terminal and stdio (and the container's
+//! /dev/console, for the init).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+
+use crate::error::{Context, Error};
+
+/// A pty pair.
+pub struct Pty {
+    pub master: OwnedFd,
+    pub slave: OwnedFd,
+}
+
+/// Whether the config's process asks for a terminal.
+pub fn wanted(spec: &Spec) -> bool {
+    spec.process()
+        .as_ref()
+        .is_some_and(|p| p.terminal().unwrap_or(false))
+}
+
+/// Opens a pty through /dev/ptmx, which after pivot_root (or setns into the
+/// container's mount namespace) is the container's devpts instance, with
+/// process.consoleSize.
+pub fn open(spec: &Spec) -> Result<Pty, Error> {
+    let flags = libc::O_RDWR | libc::O_NOCTTY;
+    let master = sys::fs::openat(None, Path::new("/dev/ptmx"), flags, 0)
+        .context("opening the container's /dev/ptmx")?;
+    sys::tty::unlock(master.as_fd()).context("unlocking the pty")?;
+    // The peer by the master itself: no /dev/pts/N path to swap.
+    let slave = sys::tty::open_peer(master.as_fd()).context("opening the pty's terminal")?;
+    if let Some(size) = spec.process().as_ref().and_then(|p| p.console_size()) {
+        let rows = u16::try_from(size.height()).unwrap_or(u16::MAX);
+        let cols = u16::try_from(size.width()).unwrap_or(u16::MAX);
+        sys::tty::set_size(slave.as_fd(), rows, cols).context("setting the console size")?;
+    }
+    Ok(Pty { master, slave })
+}
+
+/// Binds the terminal over /dev/console, as runc does: programs that write
+/// to the console reach it. /dev is the container's; a /dev/console that is
+/// a symlink is refused (it could point anywhere).
+pub fn bind_console(pty: &Pty) -> Result<(), Error> {
+    let path = Path::new("/dev/console");
+    match sys::fs::openat(
+        None,
+        path,
+        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW,
+        0o666,
+    ) {
+        Ok(_) => {}
+        Err(e) if e.errno() == libc::EEXIST => {}
+        Err(e) => return Err(e).context("creating /dev/console"),
+    }
+    let target = sys::fs::openat(None, path, libc::O_PATH | libc::O_NOFOLLOW, 0)
+        .context("opening /dev/console")?;
+    let st = sys::fs::fstat(target.as_fd()).context("checking /dev/console")?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        return Err(Error::Config(
+            "/dev/console in the container is a symlink".into(),
+        ));
+    }
+    sys::mount::mount(
+        Some(&sys::fs::proc_fd_path(pty.slave.as_fd())),
+        &sys::fs::proc_fd_path(target.as_fd()),
+        None,
+        libc::MS_BIND,
+        None,
+    )
+    .context("binding the terminal over /dev/console")
+}
+
+/// Makes the terminal the controlling terminal of this session (the caller
+/// is a session leader) and the process's stdin, stdout and stderr.
+pub fn attach(pty: &Pty) -> Result<(), Error> {
+    sys::tty::make_controlling(pty.slave.as_fd())
+        .context("making the pty the controlling terminal")?;
+    for fd in 0..=2 {
+        sys::tty::dup_to(pty.slave.as_fd(), fd).context("making the pty the process's stdio")?;
+    }
+    Ok(())
+}
+
+/// Sends a pty master to the caller's console socket, as runc does (one
+/// message naming it, the descriptor attached).
+pub fn send_master(socket: &Path, master: OwnedFd) -> Result<(), Error> {
+    let conn = std::os::unix::net::UnixStream::connect(socket).map_err(|source| Error::Io {
+        context: format!("connecting to the console socket {}", socket.display()),
+        source,
+    })?;
+    sys::socket::send_with_fd(conn.as_fd(), b"/dev/ptmx", master.as_fd())
+        .with_context(|| format!("sending the pty master to {}", socket.display()))
+}

@@ -1,0 +1,149 @@
+//! process.terminal with --console-socket: a pty from the container's
+//! devpts, its master sent to the caller, its other end the process's
+//! controlling terminal, stdio and (for the init) /dev/console.
+
+mod common;
+
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use common::*;
+use serde_json::json;
+
+/// Accepts one connection on `sock` and returns the descriptor it carries.
+fn console_receiver(sock: PathBuf) -> JoinHandle<OwnedFd> {
+    let listener = UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 256];
+        let (_, fd) = sys::socket::recv_with_fd(conn.as_fd(), &mut buf).unwrap();
+        fd.expect("the pty master")
+    })
+}
+
+/// Everything the terminal printed, until its last user closed it.
+fn read_all(master: OwnedFd) -> String {
+    let mut f = std::fs::File::from(master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // EIO: the other end is closed.
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
+}
+
+#[test]
+fn the_init_gets_a_pty_from_the_console_socket_with_its_size() {
+    let mut b = Bundle::new("tty-init");
+    b.config_mut(|c| {
+        c["process"]["terminal"] = json!(true);
+        c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
+    });
+    b.set_sh(
+        "stty size; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; \
+         grep -c ' /dev/console ' /proc/self/mountinfo; ps -o tty= -p $$ 2>/dev/null; exit 3",
+    );
+    let sock = b.root.join("console.sock");
+    let receiver = console_receiver(sock.clone());
+    let id = b.id();
+    b.corten(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .ok();
+    let master = receiver.join().unwrap();
+    b.start(&id);
+    let out = read_all(master);
+    b.wait_status(&id, "stopped");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"30 100"), "consoleSize: {out}");
+    assert!(
+        lines.get(1).is_some_and(|l| l.starts_with("/dev/pts/")),
+        "tty: {out}"
+    );
+    assert_eq!(lines.get(2), Some(&"stdio-is-tty"), "{out}");
+    assert_eq!(lines.get(3), Some(&"1"), "/dev/console is bound: {out}");
+    b.delete(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn exec_tty_gets_its_own_pty() {
+    let mut b = Bundle::new("tty-exec");
+    b.set_args(&[PROBE, "wait-signal"]);
+    let id = b.id();
+    b.create(&id);
+    b.start(&id);
+    let sock = b.root.join("exec-console.sock");
+    let receiver = console_receiver(sock.clone());
+    let out = b.corten(&[
+        "exec",
+        "-t",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        "tty; [ -t 0 ] && echo stdin-is-tty; exit 5",
+    ]);
+    let master = receiver.join().unwrap();
+    let printed = read_all(master);
+    out.code_is(5);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with("/dev/pts/")),
+        "{printed}"
+    );
+    assert_eq!(lines.get(1), Some(&"stdin-is-tty"), "{printed}");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
+#[test]
+fn terminal_and_console_socket_go_together() {
+    let mut b = Bundle::new("tty-rules");
+    b.config_mut(|c| c["process"]["terminal"] = json!(true));
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(
+            1,
+            "cannot allocate tty if runc will detach without setting console socket",
+        );
+    b.assert_clean(&id);
+    b.config_mut(|c| c["process"]["terminal"] = json!(false));
+    let sock = b.root.join("unused.sock");
+    b.corten(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .fails_with(1, "cannot use console socket if runc will not allocate tty");
+    b.assert_clean(&id);
+    // A console socket nobody listens on: the create fails and is undone.
+    b.config_mut(|c| c["process"]["terminal"] = json!(true));
+    b.corten(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .fails_with(1, "console socket");
+    b.assert_clean(&id);
+}
