@@ -83,27 +83,20 @@ pub fn make_raw(tty: BorrowedFd<'_>) -> Result<Attrs> {
     // SAFETY: termios is plain data; all-zero is valid before tcgetattr fills it.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
     // SAFETY: tcgetattr writes one termios through the live pointer.
-    check(
-        unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut t) },
-        "tcgetattr",
-    )?;
+    let ret = unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut t) };
+    check(ret, "tcgetattr")?;
     let old = Attrs(t);
     // SAFETY: cfmakeraw edits the termios we own.
     unsafe { libc::cfmakeraw(&mut t) };
     // SAFETY: tcsetattr reads one termios from the live pointer.
-    check(
-        unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) },
-        "tcsetattr",
-    )?;
+    let ret = unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) };
+    check(ret, "tcsetattr")?;
     Ok(old)
 }
 
 /// Restores attributes saved by [`make_raw`].
 pub fn restore(tty: BorrowedFd<'_>, attrs: &Attrs) -> Result<()> {
     // SAFETY: tcsetattr reads one termios from the live pointer.
-    check(
-        unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &attrs.0) },
-        "tcsetattr",
-    )
-    .map(drop)
+    let ret = unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &attrs.0) };
+    check(ret, "tcsetattr").map(drop)
 }
