@@ -15,9 +15,10 @@ fi
 
 # Debian packages the tests use (dpkg-deb and apt-get come with the system):
 # ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests,
-# libseccomp-dev (its static library) as the oracle of the seccomp differential tests.
+# script(1) (bsdutils) to give the terminal tests a terminal, libseccomp-dev (its
+# static library) as the oracle of the seccomp differential tests.
 missing=()
-for pkg in ca-certificates procps util-linux mount libseccomp-dev; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

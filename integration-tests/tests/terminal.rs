@@ -147,3 +147,70 @@ fn terminal_and_console_socket_go_together() {
     .fails_with(1, "console socket");
     b.assert_clean(&id);
 }
+
+/// Runs `corten ARGS` under script(1), which gives it a terminal of its
+/// own, with `input` typed into it; returns (status, what it printed).
+fn under_a_terminal(b: &Bundle, args: &[&str], input: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = format!("{} --root {}", bin().display(), b.root_str());
+    for a in args {
+        cmd.push_str(&format!(" '{a}'"));
+    }
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || {
+        // After the container is up and reading.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = stdin.write_all(input.as_bytes());
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+    )
+}
+
+#[test]
+fn foreground_run_and_exec_attach_the_callers_terminal() {
+    let mut b = Bundle::new("tty-fg");
+    b.config_mut(|c| c["process"]["terminal"] = json!(true));
+    b.set_sh("tty; read x; echo got=$x; exit 4");
+    let id = b.id();
+    let (status, out) = under_a_terminal(&b, &["run", "--bundle", &b.dir_str(), &id], "hello\n");
+    assert_eq!(status, 4, "{out}");
+    assert!(out.contains("/dev/pts/"), "{out}");
+    assert!(out.contains("got=hello"), "{out}");
+    b.assert_clean(&id);
+    // exec -t in the foreground, in a container without a terminal.
+    b.config_mut(|c| c["process"]["terminal"] = json!(false));
+    b.set_args(&[PROBE, "wait-signal"]);
+    let id = b.id();
+    b.create(&id);
+    b.start(&id);
+    let (status, out) = under_a_terminal(
+        &b,
+        &[
+            "exec",
+            "-t",
+            &id,
+            "sh",
+            "-c",
+            "tty; read y; echo exec-got=$y; exit 6",
+        ],
+        "world\n",
+    );
+    assert_eq!(status, 6, "{out}");
+    assert!(out.contains("exec-got=world"), "{out}");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

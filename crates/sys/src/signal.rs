@@ -76,3 +76,58 @@ pub fn exit_on(sig: i32) -> Result<()> {
     }
     Ok(())
 }
+
+/// A close-on-exec, non-blocking signalfd for `set` (which the caller keeps
+/// blocked), so signals can be waited for beside descriptors.
+pub fn signalfd(set: &SigSet) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `set.0` is a valid sigset for the call; -1 asks for a new fd.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    let fd = crate::check(fd, "signalfd")?;
+    // SAFETY: signalfd returned a new descriptor nobody else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// The next pending signal of a signalfd, if any.
+pub fn read_signalfd(fd: std::os::fd::BorrowedFd<'_>) -> Result<Option<i32>> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: signalfd_siginfo is plain data; all-zero is valid.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `info` is writable for `size` bytes; `fd` is live for the call.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    if n == -1 {
+        let errno = crate::last_errno();
+        if errno == libc::EAGAIN {
+            return Ok(None);
+        }
+        return Err(crate::Error::new("read(signalfd)", errno));
+    }
+    Ok((n as usize == size).then_some(info.ssi_signo as i32))
+}
+
+/// Waits until one of `fds` is readable (or hung up), at most `timeout_ms`
+/// (-1: no limit); returns, per fd, whether it is. Retries EINTR.
+pub fn poll_readable(fds: &[std::os::fd::BorrowedFd<'_>], timeout_ms: i32) -> Result<Vec<bool>> {
+    use std::os::fd::AsRawFd;
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    crate::retry(|| {
+        // SAFETY: `p` is a valid array of `p.len()` pollfds for the call.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, timeout_ms) };
+        crate::check(n, "poll").map(drop)
+    })?;
+    Ok(p.iter().map(|x| x.revents != 0).collect())
+}

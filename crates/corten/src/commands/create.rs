@@ -13,17 +13,19 @@ pub fn run(
     log: &Logger,
     cgroups: lifecycle::cgroup::Policy,
 ) -> Result<i32, Error> {
-    create(store, args, log, cgroups)?;
+    create(store, args, log, cgroups, false)?;
     Ok(0)
 }
 
-/// Shared with `run`.
+/// Shared with `run`, which keeps a terminal's master itself in the
+/// foreground (`console_to_caller`).
 pub fn create(
     store: &Store,
     args: &CreateArgs,
     log: &Logger,
     cgroups: lifecycle::cgroup::Policy,
-) -> Result<i32, Error> {
+    console_to_caller: bool,
+) -> Result<container::Created, Error> {
     let created = container::create(
         store,
         &CreateOptions {
@@ -35,6 +37,7 @@ pub fn create(
             new_keyring: !args.no_new_keyring,
             cgroups,
             console_socket: args.console_socket.as_deref(),
+            console_to_caller,
         },
     )?;
     for w in &created.warnings {
@@ -51,5 +54,5 @@ pub fn create(
         "container {} created, init pid {}",
         args.id, created.pid
     ));
-    Ok(created.pid)
+    Ok(created)
 }

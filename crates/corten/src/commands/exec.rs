@@ -15,11 +15,6 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     let inherited: Vec<i32> = (3..3 + args.preserve_fds as i32)
         .filter(|&fd| sys::fs::is_open(fd))
         .collect();
-    if args.tty && args.console_socket.is_none() {
-        return Err(Error::Unsupported(
-            "exec --tty without --console-socket (a terminal of the caller's)".into(),
-        ));
-    }
     if !args.cgroup.is_empty() {
         return Err(Error::Unsupported("exec --cgroup".into()));
     }
@@ -46,7 +41,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
             source,
         })?)
     };
-    let pid = container::exec(
+    let executed = container::exec(
         store,
         &ExecOptions {
             id: &args.id,
@@ -57,8 +52,10 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
             ignore_paused: args.ignore_paused,
             pid_file: args.pid_file.as_deref(),
             console_socket: args.console_socket.as_deref(),
+            console_to_caller: !args.detach,
         },
     )?;
+    let pid = executed.pid;
     if let Some(socket) = &args.pidfd_socket {
         super::pidfd::send(socket, pid)?;
     }
@@ -66,7 +63,11 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     let Some(mask) = old_mask else {
         return Ok(0);
     };
-    let status = super::wait::forwarding_signals(pid).map_err(|source| Error::Sys {
+    let status = match executed.console {
+        Some(master) => super::console::attach_and_wait(pid, master),
+        None => super::wait::forwarding_signals(pid),
+    }
+    .map_err(|source| Error::Sys {
         context: "waiting for the process".into(),
         source,
     })?;

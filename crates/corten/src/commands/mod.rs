@@ -1,5 +1,6 @@
 //! One file per subcommand; this one picks the file and the state root.
 
+mod console;
 mod create;
 mod delete;
 mod events;

@@ -33,7 +33,8 @@ pub fn run(
         Some(sys::signal::set_mask(&SigSet::all()).map_err(sys_err("blocking signals"))?)
     };
     let id = &args.create.id;
-    let pid = super::create::create(store, &args.create, log, cgroups)?;
+    let created = super::create::create(store, &args.create, log, cgroups, !args.detach)?;
+    let pid = created.pid;
     match lifecycle::container::start(store, id) {
         Ok(warnings) => warnings.iter().for_each(|w| log.warn(w)),
         Err(e) => {
@@ -44,8 +45,11 @@ pub fn run(
     if args.detach {
         return Ok(0);
     }
-    let status =
-        super::wait::forwarding_signals(pid).map_err(sys_err("waiting for the container"))?;
+    let status = match created.console {
+        Some(master) => super::console::attach_and_wait(pid, master),
+        None => super::wait::forwarding_signals(pid),
+    }
+    .map_err(sys_err("waiting for the container"))?;
     if let Some(mask) = old_mask {
         let _ = sys::signal::set_mask(&mask);
     }

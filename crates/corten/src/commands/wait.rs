@@ -27,7 +27,7 @@ pub fn forwarding_signals(pid: i32) -> sys::Result<i32> {
 }
 
 /// Reaps every exited child; `pid`'s status when it is among them.
-fn reap(pid: i32) -> sys::Result<Option<i32>> {
+pub fn reap(pid: i32) -> sys::Result<Option<i32>> {
     loop {
         match sys::process::waitpid(-1, true) {
             Ok(Some((p, exit))) if p == pid => return Ok(Some(exit.status())),

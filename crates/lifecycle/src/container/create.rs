@@ -20,12 +20,17 @@ pub struct CreateOptions<'a> {
     pub cgroups: crate::cgroup::Policy,
     /// Where the pty master goes (process.terminal).
     pub console_socket: Option<&'a Path>,
+    /// Without a console socket, keep the master for the caller (a
+    /// foreground `run`) instead of refusing a terminal.
+    pub console_to_caller: bool,
 }
 
 /// A created container.
 #[derive(Debug)]
 pub struct Created {
     pub pid: i32,
+    /// The pty master, when the caller keeps it (`console_to_caller`).
+    pub console: Option<std::os::fd::OwnedFd>,
     /// Things in the config that were skipped, for the log.
     pub warnings: Vec<String>,
 }
@@ -39,9 +44,10 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         .collect();
     state::validate_id(opts.id)?;
     let bundle = crate::spec::load(opts.bundle)?;
-    check_console(
+    let console = console_target(
         crate::process::terminal::wanted(&bundle.spec),
         opts.console_socket,
+        opts.console_to_caller,
     )?;
     let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups)?;
     let locked = store.create(opts.id)?;
@@ -51,7 +57,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         sys::fs::mkfifo(&fifo_path, 0o622).context("creating exec fifo")?;
         let fifo =
             sys::fs::openat(None, &fifo_path, libc::O_RDWR, 0).context("opening exec fifo")?;
-        let init = spawn::spawn(Request {
+        let mut init = spawn::spawn(Request {
             id: opts.id,
             bundle: &bundle,
             fifo,
@@ -60,7 +66,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
             cgroup: cgroup.as_ref(),
-            console_socket: opts.console_socket,
+            console,
         })?;
         let pid = init.pid();
         // Limits apply before the container's code runs: the init is parked.
@@ -92,12 +98,14 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
         }
+        let console = init.take_console();
         init.commit()?;
-        Ok(pid)
+        Ok((pid, console))
     })();
     match result {
-        Ok(pid) => Ok(Created {
+        Ok((pid, console)) => Ok(Created {
             pid,
+            console,
             warnings: bundle.warnings,
         }),
         Err(e) => {
@@ -121,15 +129,22 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
 
 /// A terminal needs somewhere to send its master, and a console socket
 /// needs a terminal (runc's rules and words).
-pub(crate) fn check_console(terminal: bool, socket: Option<&Path>) -> Result<(), Error> {
+pub(crate) fn console_target<'a>(
+    terminal: bool,
+    socket: Option<&'a Path>,
+    to_caller: bool,
+) -> Result<Option<crate::process::terminal::ConsoleTo<'a>>, Error> {
+    use crate::process::terminal::ConsoleTo;
     match (terminal, socket) {
+        (true, Some(s)) => Ok(Some(ConsoleTo::Socket(s))),
+        (true, None) if to_caller => Ok(Some(ConsoleTo::Caller)),
         (true, None) => Err(Error::Config(
             "cannot allocate tty if runc will detach without setting console socket".into(),
         )),
         (false, Some(_)) => Err(Error::Config(
             "cannot use console socket if runc will not allocate tty".into(),
         )),
-        _ => Ok(()),
+        (false, None) => Ok(None),
     }
 }
 

@@ -24,6 +24,17 @@ pub struct ExecOptions<'a> {
     pub pid_file: Option<&'a Path>,
     /// Where the pty master goes (process.terminal).
     pub console_socket: Option<&'a Path>,
+    /// Without a console socket, keep the master for the caller (a
+    /// foreground `exec -t`) instead of refusing a terminal.
+    pub console_to_caller: bool,
+}
+
+/// A started exec process.
+pub struct Executed {
+    /// Its pid in the runtime's pid namespace.
+    pub pid: i32,
+    /// The pty master, when the caller keeps it.
+    pub console: Option<std::os::fd::OwnedFd>,
 }
 
 /// The container's own process and scheduler, the base that `exec`'s
@@ -42,7 +53,7 @@ pub fn default_process(
 
 /// Starts the process; returns its pid (in the runtime's pid namespace)
 /// once it has called execve. The caller waits for it, or not (`--detach`).
-pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<i32, Error> {
+pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
     let state = store
         .read(opts.id)?
         .ok_or_else(|| Error::NotExist(opts.id.into()))?;
@@ -64,20 +75,24 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<i32, Error> {
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Config("exec: process.args must not be empty".into()));
     }
-    super::create::check_console(opts.process.terminal() == Some(true), opts.console_socket)?;
+    let console = super::create::console_target(
+        opts.process.terminal() == Some(true),
+        opts.console_socket,
+        opts.console_to_caller,
+    )?;
     // The container's config, with this process in place of its own.
     bundle.spec.set_process(Some(opts.process.clone()));
     bundle.scheduler = opts.scheduler.clone();
-    let pid = crate::spawn::exec::spawn(crate::spawn::exec::Request {
+    let (pid, console) = crate::spawn::exec::spawn(crate::spawn::exec::Request {
         state: &state,
         bundle: &bundle,
         preserve_fds: opts.preserve_fds,
         inherited_fds: opts.inherited_fds,
-        console_socket: opts.console_socket,
+        console,
     })?;
     if let Some(p) = opts.pid_file {
         let path = std::path::absolute(p).with_context(|| format!("pid file {}", p.display()))?;
         crate::state::write_atomic(&path, pid.to_string().as_bytes())?;
     }
-    Ok(pid)
+    Ok(Executed { pid, console })
 }

@@ -11,7 +11,7 @@ mod update;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
-pub use exec::{default_process, exec, ExecOptions};
+pub use exec::{default_process, exec, ExecOptions, Executed};
 pub use kill::{kill, parse_signal};
 pub(crate) use pause::{freezer_dir, is_frozen};
 pub use pause::{pause, resume};

@@ -10,6 +10,14 @@ use oci_spec::runtime::Spec;
 
 use crate::error::{Context, Error};
 
+/// Where a pty master goes: the caller's console socket, or back to the
+/// caller itself (a foreground `run`/`exec` attaches its own terminal).
+#[derive(Debug, Clone, Copy)]
+pub enum ConsoleTo<'a> {
+    Socket(&'a Path),
+    Caller,
+}
+
 /// A pty pair.
 pub struct Pty {
     pub master: OwnedFd,

@@ -23,7 +23,7 @@ pub struct Request<'a> {
     pub preserve_fds: u32,
     pub inherited_fds: &'a [std::os::fd::RawFd],
     /// Where the pty master goes (process.terminal).
-    pub console_socket: Option<&'a std::path::Path>,
+    pub console: Option<crate::process::terminal::ConsoleTo<'a>>,
 }
 
 /// Namespace kinds: (name in /proc/PID/ns, clone flag).
@@ -41,8 +41,9 @@ const KINDS: [(&str, i32); 8] = [
 /// Only effective for children: joined by the runtime before the clone.
 const FOR_CHILDREN: i32 = libc::CLONE_NEWPID | libc::CLONE_NEWTIME;
 
-/// Starts the process; returns its pid once it has called execve.
-pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
+/// Starts the process; returns its pid once it has called execve, and the
+/// pty master when the caller keeps it.
+pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     let init_pid = req.state.init_pid;
     let pidfd = sys::process::pidfd_open(init_pid).map_err(|_| Error::NotRunning)?;
     // The pidfd pins one process: make sure it is our init and not a
@@ -79,6 +80,7 @@ pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
     };
     drop(child_end);
     let mut guard = Child { pid, done: false };
+    let mut console = None;
     if let Some(p) = &req.state.cgroup {
         crate::cgroup::join(p, pid)?;
     }
@@ -91,10 +93,17 @@ pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
             Err(RecvError::Closed) => break,
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
             Ok((Message::ConsoleMaster, Some(fd))) => {
-                let socket = req.console_socket.ok_or_else(|| {
-                    Error::InitDied(Some("a pty master without a console socket".into()))
-                })?;
-                crate::process::terminal::send_master(socket, fd)?;
+                match req.console {
+                    Some(crate::process::terminal::ConsoleTo::Socket(s)) => {
+                        crate::process::terminal::send_master(s, fd)?
+                    }
+                    Some(crate::process::terminal::ConsoleTo::Caller) => console = Some(fd),
+                    None => {
+                        return Err(Error::InitDied(Some(
+                            "a pty master nobody asked for".into(),
+                        )))
+                    }
+                }
                 parent_end
                     .send(&Message::ConsoleSent)
                     .context("sync: console sent")?;
@@ -114,7 +123,7 @@ pub fn spawn(req: Request<'_>) -> Result<i32, Error> {
         }
     }
     guard.done = true;
-    Ok(pid)
+    Ok((pid, console))
 }
 
 fn hand_over(fd: OwnedFd, pid: i32, req: &Request<'_>) -> Result<(), Error> {

@@ -33,7 +33,7 @@ pub struct Request<'a> {
     /// The container's cgroup, which the init is born into.
     pub cgroup: Option<&'a cgroups::V1>,
     /// Where the pty master goes (process.terminal).
-    pub console_socket: Option<&'a std::path::Path>,
+    pub console: Option<crate::process::terminal::ConsoleTo<'a>>,
 }
 
 /// An init that is set up and waiting for [`Init::commit`]. Dropping it
@@ -42,12 +42,19 @@ pub struct Init {
     pid: i32,
     chan: Channel,
     committed: bool,
+    /// The pty master kept for the caller.
+    console: Option<OwnedFd>,
 }
 
 impl Init {
     /// The init's pid in the runtime's pid namespace.
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// The pty master kept for the caller, if any.
+    pub fn take_console(&mut self) -> Option<OwnedFd> {
+        self.console.take()
     }
 
     /// Tells the init its state is recorded and waits until it no longer
@@ -132,8 +139,9 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         pid: first,
         chan: parent_end,
         committed: false,
+        console: None,
     };
-    drive(&mut guard, first, req.id, req.bundle, req.console_socket)?;
+    drive(&mut guard, first, req.id, req.bundle, req.console)?;
     Ok(guard)
 }
 
@@ -143,7 +151,7 @@ fn drive(
     first: i32,
     id: &str,
     bundle: &Bundle,
-    console_socket: Option<&std::path::Path>,
+    console: Option<crate::process::terminal::ConsoleTo<'_>>,
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
@@ -186,12 +194,17 @@ fn drive(
                     .context("sync: hooks done")?;
             }
             Message::ConsoleMaster => {
-                let (Some(master), Some(socket)) = (fd, console_socket) else {
+                let (Some(master), Some(to)) = (fd, console) else {
                     return Err(Error::InitDied(Some(
                         "the pty master did not arrive".into(),
                     )));
                 };
-                crate::process::terminal::send_master(socket, master)?;
+                match to {
+                    crate::process::terminal::ConsoleTo::Socket(s) => {
+                        crate::process::terminal::send_master(s, master)?
+                    }
+                    crate::process::terminal::ConsoleTo::Caller => init.console = Some(master),
+                }
                 init.chan
                     .send(&Message::ConsoleSent)
                     .context("sync: console sent")?;
