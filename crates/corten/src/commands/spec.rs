@@ -41,16 +41,14 @@ fn gid() -> u32 {
 
 const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-/// runc's default: every namespace but user and time, the usual mounts,
-/// masked and read-only paths. Two differences until their issues land:
-/// `terminal` is false (no terminal support yet: the process runs with the
-/// caller's stdio) and there is no `linux.resources` device rule (no
-/// cgroups yet, and corten refuses what it cannot apply).
+/// runc's default: a shell on a terminal, every namespace but user and
+/// time, the usual mounts, masked and read-only paths, and no
+/// `linux.resources` device rule.
 pub fn default_config() -> Value {
     json!({
         "ociVersion": crate::SPEC_VERSION,
         "process": {
-            "terminal": false,
+            "terminal": true,
             "user": {"uid": 0, "gid": 0},
             "args": ["sh"],
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
