@@ -367,3 +367,51 @@ fn pidfd_socket_gets_a_pidfd_of_the_init_and_of_an_exec() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+#[test]
+fn exec_cgroup_joins_a_sub_cgroup() {
+    let mut b = Bundle::new("exec-subcg");
+    let (id, _init) = running(&mut b);
+    let pid = b.pid(&id);
+    let host_view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let pids_path = host_view
+        .lines()
+        .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_string()))
+        .expect("a pids cgroup");
+    let sub = std::path::PathBuf::from("/sys/fs/cgroup/pids")
+        .join(pids_path.trim_start_matches('/'))
+        .join("sub");
+    fs::create_dir(&sub).unwrap();
+    let out = b.corten(&[
+        "exec",
+        "--cgroup",
+        "pids:sub",
+        &id,
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    out.ok();
+    let pids_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(":pids:"))
+        .unwrap()
+        .to_string();
+    assert!(pids_line.ends_with(":pids:/sub"), "{}", out.stdout);
+    let memory_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(":memory:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        memory_line.ends_with(":memory:/"),
+        "other controllers stay: {}",
+        out.stdout
+    );
+    b.corten(&["exec", "--cgroup", "nosuch", &id, "true"])
+        .fails_with(1, "no such sub-cgroup");
+    fs::remove_dir(&sub).unwrap();
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

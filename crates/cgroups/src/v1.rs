@@ -88,6 +88,47 @@ impl V1 {
         }
     }
 
+    /// Moves `pid` into sub-cgroups of the container's (runc's `exec
+    /// --cgroup`): each `(controller, path)` picks the hierarchies that
+    /// have the controller (all of them without one); the others get the
+    /// container's own cgroup. The sub-cgroups must exist.
+    pub fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()> {
+        for (h, dir) in &self.dirs {
+            let sub = subs
+                .iter()
+                .find(|(c, _)| {
+                    c.as_deref()
+                        .is_none_or(|c| h.has(c) || (c == "unified" && h.fstype == "cgroup2"))
+                })
+                .map(|(_, p)| p);
+            let target = match sub {
+                Some(p) => {
+                    if p.is_absolute()
+                        || p.components()
+                            .any(|c| matches!(c, std::path::Component::ParentDir))
+                    {
+                        return Err(Error::Invalid(format!(
+                            "--cgroup {}: a path inside the container's cgroup is needed",
+                            p.display()
+                        )));
+                    }
+                    let t = dir.join(p);
+                    if !t.is_dir() {
+                        return Err(Error::Invalid(format!(
+                            "--cgroup {}: no such sub-cgroup {}",
+                            p.display(),
+                            t.display()
+                        )));
+                    }
+                    t
+                }
+                None => dir.clone(),
+            };
+            write_file(&target.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
     /// How many processes the OOM killer has killed in this cgroup.
     pub fn oom_kills(&self) -> u64 {
         self.dir_of("memory")

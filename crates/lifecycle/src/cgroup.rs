@@ -166,7 +166,16 @@ pub fn update(
         .map_err(cg_err)
 }
 
-/// Moves `pid` into a saved cgroup (`exec`).
-pub fn join(placement: &cgroups::Placement, pid: i32) -> Result<(), Error> {
-    V1::from_placement(placement).join(pid).map_err(cg_err)
+/// Moves `pid` into a saved cgroup, or sub-cgroups of it (`exec --cgroup`).
+pub fn join(
+    placement: &cgroups::Placement,
+    pid: i32,
+    subs: &[(Option<String>, std::path::PathBuf)],
+) -> Result<(), Error> {
+    let cg = V1::from_placement(placement);
+    if subs.is_empty() {
+        cg.join(pid).map_err(cg_err)
+    } else {
+        cg.join_sub(pid, subs).map_err(cg_err)
+    }
 }

@@ -15,9 +15,6 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     let inherited: Vec<i32> = (3..3 + args.preserve_fds as i32)
         .filter(|&fd| sys::fs::is_open(fd))
         .collect();
-    if !args.cgroup.is_empty() {
-        return Err(Error::Unsupported("exec --cgroup".into()));
-    }
     let (process, scheduler) = match &args.process {
         Some(path) => {
             let text = std::fs::read(path).map_err(|source| Error::Io {
@@ -53,6 +50,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
             pid_file: args.pid_file.as_deref(),
             console_socket: args.console_socket.as_deref(),
             console_to_caller: !args.detach,
+            sub_cgroups: sub_cgroups(&args.cgroup),
         },
     )?;
     let pid = executed.pid;
@@ -163,4 +161,20 @@ fn add_caps(mut caps: LinuxCapabilities, names: &[String]) -> Result<LinuxCapabi
         }
     }
     Ok(caps)
+}
+
+/// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH`, as runc takes it.
+fn sub_cgroups(flags: &[String]) -> Vec<(Option<String>, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    for f in flags {
+        match f.split_once(':') {
+            Some((controllers, path)) => {
+                for c in controllers.split(',') {
+                    out.push((Some(c.to_string()), path.trim_start_matches('/').into()));
+                }
+            }
+            None => out.push((None, f.trim_start_matches('/').into())),
+        }
+    }
+    out
 }

@@ -27,6 +27,8 @@ pub struct ExecOptions<'a> {
     /// Without a console socket, keep the master for the caller (a
     /// foreground `exec -t`) instead of refusing a terminal.
     pub console_to_caller: bool,
+    /// `--cgroup`: sub-cgroups of the container's, (controller, path).
+    pub sub_cgroups: Vec<(Option<String>, std::path::PathBuf)>,
 }
 
 /// A started exec process.
@@ -71,6 +73,11 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
             ))
         }
     }
+    if !opts.sub_cgroups.is_empty() && state.cgroup.is_none() {
+        return Err(Error::Config(
+            "exec --cgroup: the container has no cgroup".into(),
+        ));
+    }
     let mut bundle = crate::spec::load(&state.bundle)?;
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Config("exec: process.args must not be empty".into()));
@@ -89,6 +96,7 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
         preserve_fds: opts.preserve_fds,
         inherited_fds: opts.inherited_fds,
         console,
+        sub_cgroups: &opts.sub_cgroups,
     })?;
     if let Some(p) = opts.pid_file {
         let path = std::path::absolute(p).with_context(|| format!("pid file {}", p.display()))?;

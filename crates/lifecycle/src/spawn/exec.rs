@@ -24,6 +24,8 @@ pub struct Request<'a> {
     pub inherited_fds: &'a [std::os::fd::RawFd],
     /// Where the pty master goes (process.terminal).
     pub console: Option<crate::process::terminal::ConsoleTo<'a>>,
+    /// Sub-cgroups of the container's to join: (controller, path).
+    pub sub_cgroups: &'a [(Option<String>, std::path::PathBuf)],
 }
 
 /// Namespace kinds: (name in /proc/PID/ns, clone flag).
@@ -82,7 +84,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     let mut guard = Child { pid, done: false };
     let mut console = None;
     if let Some(p) = &req.state.cgroup {
-        crate::cgroup::join(p, pid)?;
+        crate::cgroup::join(p, pid, req.sub_cgroups)?;
     }
     parent_end
         .send(&Message::Proceed)
