@@ -492,3 +492,30 @@ fn idmapped_bind_mount_maps_file_owners() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(host.join("by-root")).unwrap().uid(), 0);
 }
+
+/// podman's `--read-only` /tmp: a tmpfs without `mode=` keeps the mode of
+/// the directory it covers (runc's behaviour), not tmpfs's 1777.
+#[test]
+fn tmpfs_without_mode_keeps_the_mount_points_mode() {
+    let mut b = Bundle::new("tmpfsmode");
+    std::fs::create_dir_all(b.rootfs.join("mnt/strict")).unwrap();
+    std::fs::set_permissions(
+        b.rootfs.join("mnt/strict"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o750),
+    )
+    .unwrap();
+    b.config_mut(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(
+            json!({"destination": "/mnt/strict", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev"]}),
+        );
+        mounts.push(json!({"destination": "/mnt/fresh", "type": "tmpfs", "source": "tmpfs"}));
+        mounts.push(
+            json!({"destination": "/mnt/given", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["mode=1777"]}),
+        );
+    });
+    b.set_sh("stat -c %a /mnt/strict /mnt/fresh /mnt/given");
+    assert_eq!(b.run_ok(), "750\n755\n1777\n");
+}

@@ -203,12 +203,13 @@ pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error
         } else {
             None
         };
+        let data = tmpfs_data(fstype, &opts.data, target.as_fd())?;
         let r = m::mount(
             Some(&src),
             &sys::fs::proc_fd_path(target.as_fd()),
             Some(fstype),
             flags,
-            Some(&opts.data),
+            Some(&data),
         );
         match r {
             // sysfs belongs to the network namespace; a user namespace that
@@ -246,6 +247,26 @@ pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error
         }
     }
     apply_after(ctx.root, &dest, &opts)
+}
+
+/// A tmpfs without `mode=` takes the mode of the directory it covers, as
+/// runc makes it (the kernel's default, 1777, would open a 0755 /tmp to
+/// every user).
+fn tmpfs_data(
+    fstype: &str,
+    data: &str,
+    target: std::os::fd::BorrowedFd<'_>,
+) -> Result<String, Error> {
+    if fstype != "tmpfs" || data.split(',').any(|o| o.starts_with("mode=")) {
+        return Ok(data.to_string());
+    }
+    let st = sys::fs::fstat(target).context("reading the tmpfs mount point's mode")?;
+    let mode = format!("mode={:04o}", st.st_mode & 0o7777);
+    Ok(if data.is_empty() {
+        mode
+    } else {
+        format!("{data},{mode}")
+    })
 }
 
 fn bind(
