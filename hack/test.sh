@@ -41,3 +41,5 @@ hack/mkrootfs.sh bundles/busybox/rootfs
 hack/i386-busybox.sh   # a 32-bit binary for the seccomp tests
 echo "== tests"
 cargo test --workspace
+echo "== engines end to end"
+integration-tests/e2e/podman.sh

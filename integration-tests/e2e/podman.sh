@@ -1,0 +1,177 @@
+#!/bin/bash
+# podman drives corten end to end (issue 6): podman from Debian, a private
+# configuration (shared/docs/E2E.md), a busybox image made from the repo's
+# rootfs, the scenarios an engine user runs, then "N passed, N failed".
+#
+#   integration-tests/e2e/podman.sh [--runc]     (--runc: the same checks with Debian's runc)
+#
+# Everything lives in a temporary directory and is removed at the end:
+# containers, image, storage, the runtime's --root, the network.
+set -u
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+runtime_name=corten
+runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
+if [ "${1:-}" = "--runc" ]; then
+	runtime_name=runc
+	runtime_bin=/usr/sbin/runc
+fi
+
+need=(podman conmon netavark aardvark-dns iptables)
+[ "$runtime_name" = runc ] && need+=(runc)
+missing=()
+for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+rootfs=$repo/bundles/busybox/rootfs
+[ -x "$rootfs/bin/busybox" ] || "$repo/hack/mkrootfs.sh" "$rootfs" >/dev/null
+
+work=$(mktemp -d /tmp/corten-e2e-podman.XXXXXX)
+mkdir -p "$work/bin" "$work/net" "$work/vol"
+# podman passes --log-format=json only to runtimes by these names; a wrapper
+# gives the runtime a --root of its own.
+cat >"$work/bin/$runtime_name" <<WRAP
+#!/bin/sh
+exec $runtime_bin --root $work/runtime-root "\$@"
+WRAP
+chmod +x "$work/bin/$runtime_name"
+subnet=10.213.$((RANDOM % 200 + 20)).0/24
+cat >"$work/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$work/events.log"
+runtime = "$runtime_name"
+runtime_supports_json = ["corten", "runc", "crun"]
+tmp_dir = "$work/tmp"
+static_dir = "$work/libpod"
+volume_path = "$work/volumes"
+[engine.runtimes]
+$runtime_name = ["$work/bin/$runtime_name"]
+[network]
+network_config_dir = "$work/net"
+default_network = "corten-e2e"
+default_subnet = "$subnet"
+CONF
+cat >"$work/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+graphroot = "$work/storage"
+runroot = "$work/run"
+CONF
+export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf
+img=localhost/corten-e2e-busybox
+pm() { podman --network-config-dir "$work/net" "$@"; }
+
+cleanup() {
+	pm rm -af -t 0 >/dev/null 2>&1
+	pm network rm -f corten-e2e >/dev/null 2>&1
+	pm rmi -af >/dev/null 2>&1
+	# vfs has no mounts, but a failed run may leave shm or netns mounts.
+	grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+# check NAME WANTED CMD...: passes when CMD exits 0 and its output contains
+# every ";"-separated part of WANTED (empty: anything).
+check() {
+	local name=$1 want=$2
+	shift 2
+	local out
+	out=$("$@" 2>&1)
+	local rc=$?
+	local ok=1 part
+	IFS=';' read -ra parts <<<"$want"
+	for part in "${parts[@]}"; do
+		[[ "$out" == *"$part"* ]] || ok=0
+	done
+	if [ $rc -eq 0 ] && [ $ok -eq 1 ]; then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name (exit $rc): $(echo "$out" | tail -5 | tr '\n' '|')"
+	fi
+}
+# check_code NAME CODE CMD...: passes when CMD exits with CODE.
+check_code() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >/dev/null 2>&1
+	local rc=$?
+	if [ $rc -eq "$want" ]; then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name: exit $rc, wanted $want"
+	fi
+}
+# A terminal for -it (script(1) from bsdutils).
+tty_run() { script -qec "$*" /dev/null; }
+
+tar -C "$rootfs" -c . | pm import --change 'CMD ["/bin/sh"]' - "$img" >/dev/null
+
+check "run prints" "hi" pm run --rm --network none "$img" echo hi
+check_code "run passes the exit code" 7 pm run --rm --network none "$img" sh -c 'exit 7'
+loop='trap "exit 0" TERM; while :; do echo tick; sleep 1; done'
+cid=$(pm run -d --network none "$img" sh -c "$loop")
+check "run -d is running" "running" pm inspect -f '{{.State.Status}}' "$cid"
+check "exec" "in-exec" pm exec "$cid" echo in-exec
+check_code "exec passes the exit code" 5 pm exec "$cid" sh -c 'exit 5'
+check "exec -it gets a tty" "/dev/pts/" tty_run podman --network-config-dir "$work/net" exec -it "$cid" tty
+check "exec --user --env --workdir" "1000 x /tmp" pm exec --user 1000 -e V=x -w /tmp "$cid" sh -c 'echo $(id -u) $V $(pwd)'
+check "logs" "tick" pm logs "$cid"
+check "top" "sh" pm top "$cid"
+check "stats" "$(echo "$cid" | cut -c1-12)" pm stats --no-stream "$cid"
+check "pause" "" pm pause "$cid"
+check "paused state" "paused" pm inspect -f '{{.State.Status}}' "$cid"
+check "unpause" "" pm unpause "$cid"
+check "stop" "" pm stop -t 10 "$cid"
+check "stopped with exit 0" "0" pm inspect -f '{{.State.ExitCode}}' "$cid"
+check "start again (restart)" "" pm start "$cid"
+check "kill" "" pm kill -s KILL "$cid"
+check "rm" "" pm rm -f "$cid"
+# (A process that exits right after printing can lose its output to a
+# podman/conmon race under -it, with runc too: it lingers a moment.)
+check "run -it gets a tty" "/dev/pts/" tty_run podman --network-config-dir "$work/net" run --rm -it --network none "$img" sh -c "'tty; sleep 0.5'"
+check "memory, pids and cpu limits" "67108864 50 50000" pm run --rm --network none --memory 64m --pids-limit 50 --cpus 0.5 "$img" \
+	sh -c 'echo $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/pids.max) $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)'
+# Security options together: read-only rootfs, user, capabilities,
+# no_new_privs, and podman's default seccomp profile.
+check "read-only, --user, caps, no-new-privileges, seccomp" \
+	"Read-only;uid=1000;gid=1000;CapEff:	0000000000002000;NoNewPrivs:	1;Seccomp:	2;not permitted" \
+	pm run --rm --network none --read-only --user 1000:1000 --cap-drop ALL --cap-add NET_RAW \
+	--security-opt no-new-privileges "$img" sh -c \
+	'touch /x 2>&1; id; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; swapoff /x 2>&1; true'
+echo data >"$work/vol/file"
+check "volume, tmpfs, ulimit, sysctl, device" "data;tmpfs on /scratch;nofile=1000;forward=1;/dev/fuse" \
+	pm run --rm --network none -v "$work/vol:/data" --tmpfs /scratch --ulimit nofile=1000:1000 \
+	--ulimit nproc=32768:32768 --sysctl net.ipv4.ip_forward=1 --device /dev/fuse "$img" sh -c \
+	'cat /data/file; mount | grep "on /scratch"; echo nofile=$(ulimit -n); echo forward=$(cat /proc/sys/net/ipv4/ip_forward); ls /dev/fuse'
+check "--init" "podman-init" pm run --rm --network none --init "$img" ps
+check "--pid host" "1" pm run --rm --network none --pid host "$img" sh -c 'ls /proc | grep -cx 1'
+check "--network none has only lo" "lo" pm run --rm --network none "$img" ls /sys/class/net
+# A bridge network with a published port, reached from the host.
+web=$(pm run -d -p 127.0.0.1:18089:8080 "$img" sh -c 'while :; do echo hello-from-bridge | nc -l -p 8080; done')
+sleep 1
+check "bridge network with a published port" "hello-from-bridge" \
+	timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/18089; cat <&3'
+pm rm -f -t 0 "$web" >/dev/null 2>&1
+# Several containers at once.
+pids=()
+for i in 1 2 3 4; do
+	pm run --rm --network none "$img" sh -c "echo parallel-$i" >"$work/par$i" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+check "four containers in parallel" "parallel-1 parallel-2 parallel-3 parallel-4" sh -c "cat $work/par1 $work/par2 $work/par3 $work/par4 | tr '\n' ' '"
+
+echo "podman with $runtime_name: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
