@@ -43,3 +43,4 @@ echo "== tests"
 cargo test --workspace
 echo "== engines end to end"
 integration-tests/e2e/podman.sh
+integration-tests/e2e/containerd.sh
