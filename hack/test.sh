@@ -44,3 +44,4 @@ cargo test --workspace
 echo "== engines end to end"
 integration-tests/e2e/podman.sh
 integration-tests/e2e/containerd.sh
+integration-tests/e2e/docker.sh

@@ -165,6 +165,17 @@ impl V1 {
     }
 
     /// Writes `value` to `file` of the hierarchy carrying `controller`.
+    /// A blkio weight: the BFQ scheduler's file where the kernel has it
+    /// (CFQ's blkio.weight is gone since 5.0), as runc picks them.
+    fn write_weight(&self, cfq_file: &str, value: &str) -> Result<()> {
+        let bfq_file = cfq_file.replace("blkio.", "blkio.bfq.");
+        let has_bfq = self
+            .dir_of("blkio")
+            .is_some_and(|d| d.join(&bfq_file).exists());
+        let file = if has_bfq { bfq_file.as_str() } else { cfq_file };
+        self.write("blkio", file, value)
+    }
+
     fn write(&self, controller: &str, file: &str, value: &str) -> Result<()> {
         let dir = self.dir_of(controller).ok_or_else(|| {
             Error::Unsupported(format!(
@@ -348,16 +359,16 @@ impl Manager for V1 {
             )?;
         }
         if let Some(b) = r.block_io() {
-            if let Some(v) = b.weight() {
-                self.write("blkio", "blkio.weight", &v.to_string())?;
+            // 0 means "not set" (runc; Docker always sends the field).
+            if let Some(v) = b.weight().filter(|&v| v != 0) {
+                self.write_weight("blkio.weight", &v.to_string())?;
             }
-            if let Some(v) = b.leaf_weight() {
+            if let Some(v) = b.leaf_weight().filter(|&v| v != 0) {
                 self.write("blkio", "blkio.leaf_weight", &v.to_string())?;
             }
             for d in b.weight_device().iter().flatten() {
-                if let Some(w) = d.weight() {
-                    self.write(
-                        "blkio",
+                if let Some(w) = d.weight().filter(|&w| w != 0) {
+                    self.write_weight(
                         "blkio.weight_device",
                         &format!("{}:{} {w}", d.major(), d.minor()),
                     )?;
@@ -520,6 +531,37 @@ mod tests {
 
     /// A fake v1 cgroupfs in a temp dir: directories per hierarchy with the
     /// control files a test needs.
+    /// Docker sends blockIO.weight 0 ("not set"): nothing is written, so a
+    /// kernel without CFQ's blkio.weight runs it; a weight goes to BFQ's file.
+    #[test]
+    fn docker_blkio_weight_zero_is_not_set() {
+        let base = std::env::temp_dir().join(format!("corten-cg-blkio-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let h = Hierarchy {
+            mount_point: base.join("blkio"),
+            fstype: "cgroup".into(),
+            options: "blkio".into(),
+        };
+        let v = V1 {
+            dirs: vec![(h.clone(), h.mount_point.join("c1"))],
+            runtime_dirs: Vec::new(),
+            made_parents: Default::default(),
+        };
+        std::fs::create_dir_all(&h.mount_point).unwrap();
+        v.create().unwrap();
+        touch(&base.join("blkio/c1"), &["blkio.bfq.weight"]);
+        let zero: LinuxResources =
+            serde_json::from_value(serde_json::json!({"blockIO": {"weight": 0}})).unwrap();
+        v.apply(&zero, &[]).unwrap();
+        assert!(!base.join("blkio/c1/blkio.weight").exists());
+        let set: LinuxResources =
+            serde_json::from_value(serde_json::json!({"blockIO": {"weight": 300}})).unwrap();
+        v.apply(&set, &[]).unwrap();
+        let bfq = std::fs::read_to_string(base.join("blkio/c1/blkio.bfq.weight")).unwrap();
+        assert_eq!(bfq, "300");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     fn fake(name: &str) -> (PathBuf, Vec<Hierarchy>) {
         let base = std::env::temp_dir().join(format!("corten-cg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);

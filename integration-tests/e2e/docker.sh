@@ -1,0 +1,135 @@
+#!/bin/bash
+# Docker drives corten end to end (issue 6): Debian's docker.io, a private
+# dockerd with corten under "runtimes" (shared/docs/E2E.md), an image
+# imported from the repo's busybox rootfs, then "N passed, N failed".
+#
+#   integration-tests/e2e/docker.sh [--runc]    (--runc: the same checks with Debian's runc)
+set -u
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
+label=corten
+if [ "${1:-}" = "--runc" ]; then
+	runtime_bin=/usr/sbin/runc
+	label=runc
+fi
+need=(docker.io containerd tini)
+[ "$label" = runc ] && need+=(runc)
+missing=()
+for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+rootfs=$repo/bundles/busybox/rootfs
+[ -x "$rootfs/bin/busybox" ] || "$repo/hack/mkrootfs.sh" "$rootfs" >/dev/null
+
+work=$(mktemp -d /tmp/corten-e2e-docker.XXXXXX)
+chmod 755 "$work"
+mkdir -p "$work/vol"
+cat >"$work/daemon.json" <<CONF
+{
+  "data-root": "$work/data",
+  "exec-root": "$work/exec",
+  "pidfile": "$work/docker.pid",
+  "hosts": ["unix://$work/docker.sock"],
+  "iptables": false,
+  "bridge": "none",
+  "storage-driver": "vfs",
+  "runtimes": {"e2e": {"path": "$runtime_bin"}},
+  "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 20000, "Soft": 20000},
+                      "nproc": {"Name": "nproc", "Hard": 32768, "Soft": 32768}}
+}
+CONF
+dockerd --config-file "$work/daemon.json" >"$work/dockerd.log" 2>&1 &
+daemon=$!
+export DOCKER_HOST=unix://$work/docker.sock
+img=corten-e2e-busybox
+d() { docker "$@"; }
+r() { docker run --runtime e2e --network none "$@"; }
+
+cleanup() {
+	d rm -f $(d ps -aq 2>/dev/null) >/dev/null 2>&1
+	d rmi -f "$img" >/dev/null 2>&1
+	kill "$daemon" 2>/dev/null
+	wait "$daemon" 2>/dev/null
+	grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 300); do d info >/dev/null 2>&1 && break; sleep 0.1; done
+
+passed=0
+failed=0
+check() {
+	local name=$1 want=$2
+	shift 2
+	local out rc ok=1 part
+	out=$("$@" 2>&1)
+	rc=$?
+	IFS=';' read -ra parts <<<"$want"
+	for part in "${parts[@]}"; do [[ "$out" == *"$part"* ]] || ok=0; done
+	if [ $rc -eq 0 ] && [ $ok -eq 1 ]; then
+		passed=$((passed + 1)); echo "ok   $name"
+	else
+		failed=$((failed + 1)); echo "FAIL $name (exit $rc): $(echo "$out" | tail -5 | tr '\n' '|')"
+	fi
+}
+check_code() {
+	local name=$1 want=$2
+	shift 2
+	"$@" >/dev/null 2>&1
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		passed=$((passed + 1)); echo "ok   $name"
+	else
+		failed=$((failed + 1)); echo "FAIL $name: exit $rc, wanted $want"
+	fi
+}
+tty_run() { script -qec "$*" /dev/null; }
+
+tar -C "$rootfs" -c . | d import --change 'CMD ["/bin/sh"]' - "$img" >/dev/null
+
+check "run prints" "hi" r --rm "$img" echo hi
+check_code "run passes the exit code" 7 r --rm "$img" sh -c 'exit 7'
+cid=$(r -d "$img" sh -c 'trap "exit 0" TERM; while :; do echo tick; sleep 1; done')
+check "run -d is running" "running" d inspect -f '{{.State.Status}}' "$cid"
+check "exec" "in-exec" d exec "$cid" echo in-exec
+check_code "exec passes the exit code" 5 d exec "$cid" sh -c 'exit 5'
+check "exec -t gets a tty" "/dev/pts/" tty_run docker exec -t "$cid" sh -c "'tty; sleep 0.3'"
+check "exec --user --env --workdir" "1000 x /tmp" d exec --user 1000 -e V=x -w /tmp "$cid" sh -c 'echo $(id -u) $V $(pwd)'
+check "logs" "tick" d logs "$cid"
+check "top" "sh" d top "$cid"
+check "stats" "$(echo "$cid" | cut -c1-12)" d stats --no-stream "$cid"
+check "pause" "" d pause "$cid"
+check "paused" "paused" d inspect -f '{{.State.Status}}' "$cid"
+check "unpause" "" d unpause "$cid"
+check "restart" "" d restart -t 5 "$cid"
+check "running after restart" "running" d inspect -f '{{.State.Status}}' "$cid"
+check "stop" "" d stop -t 10 "$cid"
+check "stopped with exit 0" "0" d inspect -f '{{.State.ExitCode}}' "$cid"
+check "start, kill" "" sh -c "docker start $cid >/dev/null && docker kill $cid"
+check "rm" "" d rm -f "$cid"
+check "run -it gets a tty" "/dev/pts/" tty_run docker run --runtime e2e --network none --rm -it "$img" sh -c "'tty; sleep 0.3'"
+check "memory, pids and cpu limits" "67108864 50 50000" r --rm --memory 64m --pids-limit 50 --cpus 0.5 "$img" \
+	sh -c 'echo $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) $(cat /sys/fs/cgroup/pids/pids.max) $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)'
+check "read-only, --user, caps, no-new-privileges, seccomp" \
+	"Read-only;uid=1000;gid=1000;CapBnd:	0000000000002000;NoNewPrivs:	1;Seccomp:	2;not permitted" \
+	r --rm --read-only --user 1000:1000 --cap-drop ALL --cap-add NET_RAW --security-opt no-new-privileges "$img" \
+	sh -c 'touch /x 2>&1; id; grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; swapoff /x 2>&1; true'
+echo data >"$work/vol/file"
+check "volume, tmpfs, ulimit, sysctl, device" "data;on /scratch;nofile=1000;forward=1;/dev/fuse" \
+	r --rm -v "$work/vol:/data" --tmpfs /scratch --ulimit nofile=1000:1000 --sysctl net.ipv4.ip_forward=1 \
+	--device /dev/fuse "$img" sh -c \
+	'cat /data/file; mount | grep "on /scratch"; echo nofile=$(ulimit -n); echo forward=$(cat /proc/sys/net/ipv4/ip_forward); ls /dev/fuse'
+check "--init" "docker-init" r --rm --init "$img" ps
+check "--pid host" "1" r --rm --pid host "$img" sh -c 'ls /proc | grep -cx 1'
+pids=()
+for i in 1 2 3 4; do
+	r --rm "$img" sh -c "echo parallel-$i" >"$work/par$i" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+check "four containers in parallel" "parallel-1;parallel-2;parallel-3;parallel-4" cat "$work/par1" "$work/par2" "$work/par3" "$work/par4"
+
+echo "Docker with $label: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
