@@ -444,3 +444,56 @@ fn preserve_fds_gaps_do_not_leak_runtime_descriptors() {
     );
     b.assert_clean(&id);
 }
+
+/// Socket activation as runc passes it: LISTEN_FDS descriptors from 3 go
+/// to the init first (then --preserve-fds ones), with LISTEN_FDS=N and
+/// LISTEN_PID=1 in its environment; a LISTEN_PID naming another process
+/// means the descriptors are not ours to pass.
+#[test]
+fn listen_fds_pass_socket_activation_descriptors() {
+    let mut b = Bundle::new("listenfds");
+    let paths = ["l3.txt", "l4.txt", "p5.txt"].map(|n| b.tmp.join(n));
+    let files: Vec<File> = paths
+        .iter()
+        .map(|p| {
+            std::fs::write(p, "x").expect("write");
+            File::open(p).expect("open")
+        })
+        .collect();
+    b.set_args(&[PROBE, "report"]);
+    let id = b.id();
+    let out = b
+        .call(&["run", "--preserve-fds", "1", "--bundle", &b.dir_str(), &id])
+        .env("LISTEN_FDS", "2")
+        .pass_fd(&files[0], 3)
+        .pass_fd(&files[1], 4)
+        .pass_fd(&files[2], 5)
+        .output();
+    out.ok();
+    let r = last_json(&out.stdout);
+    assert_eq!(
+        open_fds(&r),
+        BTreeSet::from([0, 1, 2, 3, 4, 5]),
+        "fds: {}",
+        r["fds"]
+    );
+    assert_eq!(
+        (
+            r["env"]["LISTEN_FDS"].clone(),
+            r["env"]["LISTEN_PID"].clone()
+        ),
+        (json!("2"), json!("1"))
+    );
+    // Another process's activation: nothing passed, nothing added.
+    let id = b.id();
+    let out = b
+        .call(&["run", "--bundle", &b.dir_str(), &id])
+        .env("LISTEN_FDS", "2")
+        .env("LISTEN_PID", "1")
+        .pass_fd(&files[0], 3)
+        .output();
+    out.ok();
+    let r = last_json(&out.stdout);
+    assert_eq!(open_fds(&r), BTreeSet::from([0, 1, 2]), "fds: {}", r["fds"]);
+    assert_eq!(r["env"]["LISTEN_FDS"], Value::Null);
+}

@@ -338,12 +338,19 @@ pub struct Call<'a> {
     with_root: bool,
     cwd: PathBuf,
     fds: Vec<(RawFd, RawFd)>,
+    env: Vec<(String, String)>,
 }
 
 impl Call<'_> {
     /// Leaves out the automatic `--root <root>` (the test passes its own form of it).
     pub fn no_root(mut self) -> Self {
         self.with_root = false;
+        self
+    }
+
+    /// Sets an environment variable for the runtime.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -384,6 +391,7 @@ impl Call<'_> {
                 .join(" ")
         );
         let mut cmd = Command::new(bin());
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(&full)
             .current_dir(&self.cwd)
             .stdin(Stdio::null())
@@ -562,6 +570,7 @@ impl Bundle {
             with_root: true,
             cwd: self.tmp.clone(),
             fds: Vec::new(),
+            env: Vec::new(),
         }
     }
 

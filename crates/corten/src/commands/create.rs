@@ -33,6 +33,7 @@ pub fn create(
             bundle: &args.bundle,
             pid_file: args.pid_file.as_deref(),
             preserve_fds: args.preserve_fds,
+            listen_fds: listen_fds(),
             no_pivot: args.no_pivot,
             new_keyring: !args.no_new_keyring,
             cgroups,
@@ -55,4 +56,19 @@ pub fn create(
         args.id, created.pid
     ));
     Ok(created)
+}
+
+/// Socket activation as runc takes it (go-systemd's activation.Files):
+/// LISTEN_FDS descriptors from 3 up, when LISTEN_PID is unset or ours.
+fn listen_fds() -> u32 {
+    let ours = std::env::var("LISTEN_PID")
+        .map(|p| p.parse::<u32>().ok() == Some(std::process::id()))
+        .unwrap_or(true);
+    if !ours {
+        return 0;
+    }
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0)
 }

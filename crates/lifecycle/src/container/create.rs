@@ -12,6 +12,10 @@ pub struct CreateOptions<'a> {
     pub bundle: &'a Path,
     pub pid_file: Option<&'a Path>,
     pub preserve_fds: u32,
+    /// Socket activation (LISTEN_FDS): this many descriptors from 3 up go
+    /// to the init first, and its environment gets LISTEN_FDS=N and
+    /// LISTEN_PID=1, as runc passes them.
+    pub listen_fds: u32,
     pub no_pivot: bool,
     /// Give the container its own session keyring (runc's default;
     /// `--no-new-keyring` turns it off).
@@ -39,11 +43,20 @@ pub struct Created {
 /// on any failure the state directory and the init are removed again.
 pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error> {
     // Before the runtime opens anything: which of 3 .. 3+N the caller passed.
-    let inherited: Vec<std::os::fd::RawFd> = (3..3 + opts.preserve_fds as i32)
+    let passed = opts.listen_fds + opts.preserve_fds;
+    let inherited: Vec<std::os::fd::RawFd> = (3..3 + passed as i32)
         .filter(|&fd| sys::fs::is_open(fd))
         .collect();
     state::validate_id(opts.id)?;
-    let bundle = crate::spec::load(opts.bundle)?;
+    let mut bundle = crate::spec::load(opts.bundle)?;
+    if opts.listen_fds > 0 {
+        if let Some(p) = bundle.spec.process_mut() {
+            let mut env = p.env().clone().unwrap_or_default();
+            env.push(format!("LISTEN_FDS={}", opts.listen_fds));
+            env.push("LISTEN_PID=1".into());
+            p.set_env(Some(env));
+        }
+    }
     let console = console_target(
         crate::process::terminal::wanted(&bundle.spec),
         opts.console_socket,
@@ -61,7 +74,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             id: opts.id,
             bundle: &bundle,
             fifo,
-            preserve_fds: opts.preserve_fds,
+            preserve_fds: passed,
             inherited_fds: &inherited,
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
