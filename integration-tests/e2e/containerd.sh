@@ -6,8 +6,8 @@
 #
 #   integration-tests/e2e/containerd.sh [--runc]   (--runc: the same checks with Debian's runc)
 set -u
+. "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
 label=corten
 if [ "${1:-}" = "--runc" ]; then
@@ -16,13 +16,7 @@ if [ "${1:-}" = "--runc" ]; then
 fi
 need=(containerd)
 [ "$label" = runc ] && need+=(runc)
-missing=()
-for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-rootfs=$repo/bundles/busybox/rootfs
-[ -x "$rootfs/bin/busybox" ] || "$repo/hack/mkrootfs.sh" "$rootfs" >/dev/null
+install_missing "${need[@]}"
 
 work=$(mktemp -d /tmp/corten-e2e-containerd.XXXXXX)
 # A remapped container's root (host uid 100000) must reach its rootfs.
@@ -53,41 +47,11 @@ cleanup() {
 	c images rm "$img" >/dev/null 2>&1
 	kill "$daemon" 2>/dev/null
 	wait "$daemon" 2>/dev/null
-	grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$work"
+	remove_work "$work"
 }
 trap cleanup EXIT
 
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-
-passed=0
-failed=0
-# check NAME WANTED CMD...: CMD exits 0 and prints every ";"-separated part of WANTED.
-check() {
-	local name=$1 want=$2
-	shift 2
-	local out rc ok=1 part
-	out=$("$@" 2>&1)
-	rc=$?
-	IFS=';' read -ra parts <<<"$want"
-	for part in "${parts[@]}"; do [[ "$out" == *"$part"* ]] || ok=0; done
-	if [ $rc -eq 0 ] && [ $ok -eq 1 ]; then
-		passed=$((passed + 1)); echo "ok   $name"
-	else
-		failed=$((failed + 1)); echo "FAIL $name (exit $rc): $(echo "$out" | tail -5 | tr '\n' '|')"
-	fi
-}
-check_code() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >/dev/null 2>&1
-	local rc=$?
-	if [ "$rc" -eq "$want" ]; then
-		passed=$((passed + 1)); echo "ok   $name"
-	else
-		failed=$((failed + 1)); echo "FAIL $name: exit $rc, wanted $want"
-	fi
-}
 
 # An OCI image layout: the rootfs as one gzip layer, its config, manifest
 # and an index naming the image for containerd.
@@ -151,5 +115,4 @@ check "--pid-file" "" c run -d "${runtime[@]}" --pid-file "$work/pf" "$img" e2e-
 check "pid file names the task" "$(cat "$work/pf" 2>/dev/null)" c task ls
 c task kill -s KILL e2e-pf >/dev/null 2>&1; sleep 0.3; c task delete e2e-pf >/dev/null 2>&1; c containers delete e2e-pf >/dev/null 2>&1
 
-echo "containerd with $label: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary containerd "$label"

@@ -5,23 +5,17 @@
 #
 #   integration-tests/e2e/docker.sh [--runc]    (--runc: the same checks with Debian's runc)
 set -u
+. "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
 label=corten
 if [ "${1:-}" = "--runc" ]; then
 	runtime_bin=/usr/sbin/runc
 	label=runc
 fi
-need=(docker.io containerd tini)
+need=(docker.io containerd tini bsdutils)
 [ "$label" = runc ] && need+=(runc)
-missing=()
-for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-rootfs=$repo/bundles/busybox/rootfs
-[ -x "$rootfs/bin/busybox" ] || "$repo/hack/mkrootfs.sh" "$rootfs" >/dev/null
+install_missing "${need[@]}"
 
 work=$(mktemp -d /tmp/corten-e2e-docker.XXXXXX)
 chmod 755 "$work"
@@ -52,40 +46,10 @@ cleanup() {
 	d rmi -f "$img" >/dev/null 2>&1
 	kill "$daemon" 2>/dev/null
 	wait "$daemon" 2>/dev/null
-	grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$work"
+	remove_work "$work"
 }
 trap cleanup EXIT
 for _ in $(seq 300); do d info >/dev/null 2>&1 && break; sleep 0.1; done
-
-passed=0
-failed=0
-check() {
-	local name=$1 want=$2
-	shift 2
-	local out rc ok=1 part
-	out=$("$@" 2>&1)
-	rc=$?
-	IFS=';' read -ra parts <<<"$want"
-	for part in "${parts[@]}"; do [[ "$out" == *"$part"* ]] || ok=0; done
-	if [ $rc -eq 0 ] && [ $ok -eq 1 ]; then
-		passed=$((passed + 1)); echo "ok   $name"
-	else
-		failed=$((failed + 1)); echo "FAIL $name (exit $rc): $(echo "$out" | tail -5 | tr '\n' '|')"
-	fi
-}
-check_code() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >/dev/null 2>&1
-	local rc=$?
-	if [ "$rc" -eq "$want" ]; then
-		passed=$((passed + 1)); echo "ok   $name"
-	else
-		failed=$((failed + 1)); echo "FAIL $name: exit $rc, wanted $want"
-	fi
-}
-tty_run() { script -qec "$*" /dev/null; }
 
 tar -C "$rootfs" -c . | d import --change 'CMD ["/bin/sh"]' - "$img" >/dev/null
 
@@ -131,5 +95,4 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 check "four containers in parallel" "parallel-1;parallel-2;parallel-3;parallel-4" cat "$work/par1" "$work/par2" "$work/par3" "$work/par4"
 
-echo "Docker with $label: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary Docker "$label"

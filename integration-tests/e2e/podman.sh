@@ -8,8 +8,8 @@
 # Everything lives in a temporary directory and is removed at the end:
 # containers, image, storage, the runtime's --root, the network.
 set -u
+. "$(dirname "$0")/lib.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 runtime_name=corten
 runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
 if [ "${1:-}" = "--runc" ]; then
@@ -17,15 +17,9 @@ if [ "${1:-}" = "--runc" ]; then
 	runtime_bin=/usr/sbin/runc
 fi
 
-need=(podman conmon netavark aardvark-dns iptables)
+need=(podman conmon netavark aardvark-dns iptables bsdutils)
 [ "$runtime_name" = runc ] && need+=(runc)
-missing=()
-for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-rootfs=$repo/bundles/busybox/rootfs
-[ -x "$rootfs/bin/busybox" ] || "$repo/hack/mkrootfs.sh" "$rootfs" >/dev/null
+install_missing "${need[@]}"
 
 work=$(mktemp -d /tmp/corten-e2e-podman.XXXXXX)
 mkdir -p "$work/bin" "$work/net" "$work/vol"
@@ -71,50 +65,9 @@ cleanup() {
 	pm network rm -f corten-e2e >/dev/null 2>&1
 	pm rmi -af >/dev/null 2>&1
 	# vfs has no mounts, but a failed run may leave shm or netns mounts.
-	grep -o " $work[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$work"
+	remove_work "$work"
 }
 trap cleanup EXIT
-
-passed=0
-failed=0
-# check NAME WANTED CMD...: passes when CMD exits 0 and its output contains
-# every ";"-separated part of WANTED (empty: anything).
-check() {
-	local name=$1 want=$2
-	shift 2
-	local out
-	out=$("$@" 2>&1)
-	local rc=$?
-	local ok=1 part
-	IFS=';' read -ra parts <<<"$want"
-	for part in "${parts[@]}"; do
-		[[ "$out" == *"$part"* ]] || ok=0
-	done
-	if [ $rc -eq 0 ] && [ $ok -eq 1 ]; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name (exit $rc): $(echo "$out" | tail -5 | tr '\n' '|')"
-	fi
-}
-# check_code NAME CODE CMD...: passes when CMD exits with CODE.
-check_code() {
-	local name=$1 want=$2
-	shift 2
-	"$@" >/dev/null 2>&1
-	local rc=$?
-	if [ $rc -eq "$want" ]; then
-		passed=$((passed + 1))
-		echo "ok   $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $name: exit $rc, wanted $want"
-	fi
-}
-# A terminal for -it (script(1) from bsdutils).
-tty_run() { script -qec "$*" /dev/null; }
 
 tar -C "$rootfs" -c . | pm import --change 'CMD ["/bin/sh"]' - "$img" >/dev/null
 
@@ -173,5 +126,4 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 check "four containers in parallel" "parallel-1 parallel-2 parallel-3 parallel-4" sh -c "cat $work/par1 $work/par2 $work/par3 $work/par4 | tr '\n' ' '"
 
-echo "podman with $runtime_name: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary podman "$runtime_name"
