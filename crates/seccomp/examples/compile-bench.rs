@@ -5,79 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompOperator as O};
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn action(a: A, errno: Option<u32>) -> ScmpAction {
-    let ret = errno.map_or(1, |e| e as u16);
-    match a {
-        A::ScmpActKill | A::ScmpActKillThread => ScmpAction::KillThread,
-        A::ScmpActKillProcess => ScmpAction::KillProcess,
-        A::ScmpActTrap => ScmpAction::Trap,
-        A::ScmpActErrno => ScmpAction::Errno(i32::from(ret)),
-        A::ScmpActTrace => ScmpAction::Trace(ret),
-        A::ScmpActNotify => ScmpAction::Notify,
-        A::ScmpActLog => ScmpAction::Log,
-        A::ScmpActAllow => ScmpAction::Allow,
-    }
-}
-
-/// libseccomp: build the filter as runc does and export its BPF.
-fn libseccomp(p: &LinuxSeccomp, sink: &mut std::fs::File) {
-    let default = action(p.default_action(), p.default_errno_ret());
-    let mut ctx = ScmpFilterContext::new_filter(default).unwrap();
-    for a in p.architectures().iter().flatten() {
-        let arch = match a {
-            oci_spec::runtime::Arch::ScmpArchX86 => ScmpArch::X86,
-            oci_spec::runtime::Arch::ScmpArchX32 => ScmpArch::X32,
-            _ => continue,
-        };
-        ctx.add_arch(arch).unwrap();
-    }
-    for rule in p.syscalls().iter().flatten() {
-        let act = action(rule.action(), rule.errno_ret());
-        if act == default {
-            continue;
-        }
-        let conds: Vec<ScmpArgCompare> = rule
-            .args()
-            .iter()
-            .flatten()
-            .map(|a| {
-                let op = match a.op() {
-                    O::ScmpCmpNe => ScmpCompareOp::NotEqual,
-                    O::ScmpCmpLt => ScmpCompareOp::Less,
-                    O::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
-                    O::ScmpCmpEq => ScmpCompareOp::Equal,
-                    O::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
-                    O::ScmpCmpGt => ScmpCompareOp::Greater,
-                    O::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(a.value()),
-                };
-                let datum = if a.op() == O::ScmpCmpMaskedEq {
-                    a.value_two().unwrap_or(0)
-                } else {
-                    a.value()
-                };
-                ScmpArgCompare::new(a.index() as u32, op, datum)
-            })
-            .collect();
-        for name in rule.names() {
-            let Ok(nr) = ScmpSyscall::from_name(name) else {
-                continue;
-            };
-            // Same-index conditions become separate rules (runc).
-            for c in &conds {
-                ctx.add_rule_conditional(act, nr, &[*c]).unwrap();
-            }
-            if conds.is_empty() {
-                ctx.add_rule(act, nr).unwrap();
-            }
-        }
-    }
-    ctx.export_bpf(sink).unwrap();
-}
+use oci_spec::runtime::LinuxSeccomp;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort_unstable();
@@ -111,11 +42,10 @@ fn main() {
         seccomp::Filter::from_policy(&policy).unwrap();
         emit.push(t.elapsed());
     }
-    let mut sink = std::fs::File::create("/dev/null").unwrap();
     let mut theirs = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();
-        libseccomp(&profile, &mut sink);
+        common::oracle(&profile, native).unwrap();
         theirs.push(t.elapsed());
     }
     let (o, t) = (median(ours), median(theirs));

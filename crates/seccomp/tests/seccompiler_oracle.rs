@@ -3,7 +3,11 @@
 //! rules ORed per syscall, conditions ANDed in a rule. Both programs run
 //! through the BPF interpreter over the same inputs.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use common::Rng;
 
 use seccomp::interp::{run, Data};
 use seccomp::{Arch, Filter, Insn, Policy};
@@ -13,14 +17,10 @@ use seccompiler::{
 };
 use serde_json::json;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+trait Below {
+    fn below(&mut self, n: usize) -> usize;
+}
+impl Below for Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
