@@ -322,34 +322,14 @@ fn arches(seccomp: &LinuxSeccomp, native: Arch) -> Result<Vec<Arch>, Error> {
     Ok(out)
 }
 
-impl Policy {
-    /// Every action the filter can return, once each.
-    pub fn actions(&self) -> Vec<Action> {
-        let mut all = vec![self.default];
-        for (_, rules) in &self.arches {
-            for (_, syscall) in &rules.syscalls {
-                syscall.each_action(&mut |a| {
-                    if !all.contains(&a) {
-                        all.push(a);
-                    }
-                });
-            }
-        }
-        all
-    }
-}
-
-/// seccomp(2) flags as runc passes them: none listed means SPEC_ALLOW where
-/// the kernel has it; TSYNC is accepted and means nothing for a process
-/// with one thread.
+/// seccomp(2) flags as runc passes them: none listed means SPEC_ALLOW;
+/// TSYNC is accepted and means nothing for a process with one thread.
+/// Only WAIT_KILLABLE_RECV is newer than the kernels corten runs on (see
+/// `Filter::compile`), so only it is probed.
 fn flags(seccomp: &LinuxSeccomp, probe: FlagProbe<'_>) -> Result<u32, Error> {
     use sys::seccomp::{FLAG_LOG, FLAG_SPEC_ALLOW, FLAG_WAIT_KILLABLE_RECV};
     let Some(listed) = seccomp.flags() else {
-        return Ok(if probe(FLAG_SPEC_ALLOW) {
-            FLAG_SPEC_ALLOW
-        } else {
-            0
-        });
+        return Ok(FLAG_SPEC_ALLOW);
     };
     let mut flags = 0;
     for flag in listed {
@@ -364,7 +344,7 @@ fn flags(seccomp: &LinuxSeccomp, probe: FlagProbe<'_>) -> Result<u32, Error> {
                 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
             ),
         };
-        if !probe(bit) {
+        if bit == FLAG_WAIT_KILLABLE_RECV && !probe(bit) {
             return Err(Error::Profile(format!(
                 "seccomp flag {name} is not supported by this kernel"
             )));
@@ -396,4 +376,35 @@ impl Action {
 
 const fn libc_eperm() -> u16 {
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sys::seccomp::{FLAG_LOG, FLAG_NEW_LISTENER, FLAG_SPEC_ALLOW, FLAG_WAIT_KILLABLE_RECV};
+
+    fn policy(json: &str, kernel_has: u32) -> Result<Policy, Error> {
+        let p: LinuxSeccomp = serde_json::from_str(json).unwrap();
+        Policy::from_spec(&p, Arch::X86_64, &|bit| bit & kernel_has == bit)
+    }
+
+    #[test]
+    fn flags_as_runc_passes_them() {
+        let none = r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#;
+        assert_eq!(policy(none, 0).unwrap().flags, FLAG_SPEC_ALLOW);
+        let log = r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG",
+                     "SECCOMP_FILTER_FLAG_TSYNC"]}"#;
+        assert_eq!(policy(log, 0).unwrap().flags, FLAG_LOG);
+        let killable = r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x",
+            "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#;
+        let e = policy(killable, 0).unwrap_err().to_string();
+        assert!(e.contains("WAIT_KILLABLE_RECV is not supported"), "{e}");
+        let p = policy(killable, FLAG_WAIT_KILLABLE_RECV).unwrap();
+        assert_eq!(p.flags, FLAG_WAIT_KILLABLE_RECV | FLAG_NEW_LISTENER);
+        // Without a notify rule the kernel would refuse it: dropped.
+        let alone = r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#;
+        assert_eq!(policy(alone, FLAG_WAIT_KILLABLE_RECV).unwrap().flags, 0);
+    }
 }

@@ -77,22 +77,6 @@ impl Syscall {
         }
     }
 
-    /// Calls `f` with the action of every rule.
-    pub fn each_action(&self, f: &mut impl FnMut(Action)) {
-        fn walk(level: &[Node], f: &mut impl FnMut(Action)) {
-            for n in level {
-                match n.action {
-                    Some(a) => f(a),
-                    None => walk(&n.children, f),
-                }
-            }
-        }
-        match self {
-            Syscall::Always(a) => f(*a),
-            Syscall::Tree(level) => walk(level, f),
-        }
-    }
-
     /// The rules in the order the filter tries them: (conditions, action).
     pub fn rules(&self) -> Vec<(Vec<Cond>, Action)> {
         let mut out = Vec::new();

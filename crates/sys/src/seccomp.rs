@@ -23,7 +23,6 @@ struct SockFprog {
 }
 
 const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
-const SECCOMP_GET_ACTION_AVAIL: libc::c_uint = 2;
 
 pub const FLAG_TSYNC: u32 = 1 << 0;
 pub const FLAG_LOG: u32 = 1 << 1;
@@ -89,11 +88,6 @@ pub fn flag_supported(flag: u32) -> bool {
     };
     let ret = seccomp(SECCOMP_SET_MODE_FILTER, probe, std::ptr::null());
     ret == -1 && crate::last_errno() == libc::EFAULT
-}
-
-/// Whether the kernel knows a filter return action (SECCOMP_GET_ACTION_AVAIL).
-pub fn action_available(action: u32) -> bool {
-    seccomp(SECCOMP_GET_ACTION_AVAIL, 0, (&action as *const u32).cast()) == 0
 }
 
 /// `struct seccomp_notif`: a syscall a filter handed to the listener.
@@ -162,8 +156,6 @@ mod tests {
 
     #[test]
     fn probes_answer_without_installing() {
-        assert!(action_available(0x7fff_0000), "ALLOW is always known");
-        assert!(!action_available(0x1234_0000));
         assert!(flag_supported(FLAG_TSYNC));
         assert!(!flag_supported(1 << 30));
     }
