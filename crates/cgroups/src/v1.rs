@@ -165,6 +165,33 @@ impl V1 {
     }
 
     /// Writes `value` to `file` of the hierarchy carrying `controller`.
+    /// Makes the container's directory in hierarchy `h`: one mkdir when its
+    /// parent exists (the usual case, paid on every create); otherwise each
+    /// missing level from the top, remembering those this call made (not
+    /// those another runtime made meanwhile: EEXIST), so that no empty level
+    /// is left behind when the container goes.
+    fn make_dir(&self, h: &Hierarchy, dir: &Path) -> Result<()> {
+        match std::fs::create_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(dir, &e)),
+        }
+        let levels: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|a| a.starts_with(&h.mount_point) && *a != h.mount_point)
+            .collect();
+        for level in levels.into_iter().rev() {
+            match std::fs::create_dir(level) {
+                Ok(()) if level != dir => self.made_parents.borrow_mut().push(level.to_path_buf()),
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(level, &e)),
+            }
+        }
+        Ok(())
+    }
+
     /// A blkio weight: the BFQ scheduler's file where the kernel has it
     /// (CFQ's blkio.weight is gone since 5.0), as runc picks them.
     fn write_weight(&self, cfq_file: &str, value: &str) -> Result<()> {
@@ -236,24 +263,7 @@ fn limit(v: i64) -> String {
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
         for (h, dir) in &self.dirs {
-            // Each level is made on its own, and the parents this call
-            // made (not those that existed, or that another runtime made
-            // meanwhile: EEXIST) are remembered, so that no empty level is
-            // left behind when the container goes.
-            let levels: Vec<&Path> = dir
-                .ancestors()
-                .take_while(|a| a.starts_with(&h.mount_point) && *a != h.mount_point)
-                .collect();
-            for level in levels.into_iter().rev() {
-                match std::fs::create_dir(level) {
-                    Ok(()) if level != dir.as_path() => {
-                        self.made_parents.borrow_mut().push(level.to_path_buf())
-                    }
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(Error::io(level, &e)),
-                }
-            }
+            self.make_dir(h, dir)?;
             if h.has("cpuset") {
                 inherit_cpuset(dir)?;
             }
