@@ -366,6 +366,18 @@ fn pidfd_socket_gets_a_pidfd_of_the_init_and_of_an_exec() {
     assert_eq!(got, vec![b.pid(&id), exec_pid]);
     b.delete_force(&id);
     b.assert_clean(&id);
+    // Nobody listening: the create is undone.
+    let nobody = b.root.join("nobody.sock");
+    b.corten(&[
+        "create",
+        "--pidfd-socket",
+        nobody.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .fails_with(1, "connecting to the pidfd socket");
+    b.assert_clean(&id);
 }
 
 #[test]

@@ -292,3 +292,20 @@ fn i386_binaries_get_the_same_policy() {
     b.run(&id).code_is(128 + libc::SIGSYS);
     b.assert_clean(&id);
 }
+
+#[test]
+fn notify_with_no_agent_listening_fails_create_cleanly() {
+    let mut b = Bundle::new("sc-noagent");
+    let sock = b.root.join("nobody.sock");
+    b.config_mut(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": sock,
+            "syscalls": [{"names": ["getpgid"], "action": "SCMP_ACT_NOTIFY"}],
+        });
+    });
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "connecting to the seccomp agent");
+    b.assert_clean(&id);
+}

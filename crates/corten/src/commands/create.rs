@@ -45,7 +45,7 @@ pub fn create(
         log.warn(w);
     }
     if let Some(socket) = &args.pidfd_socket {
-        if let Err(e) = super::pidfd::send(socket, created.pid) {
+        if let Err(e) = lifecycle::spawn::handoff::send_pidfd(socket, created.pid) {
             // The caller asked for the handle: without it, no container.
             let _ = container::delete(store, &args.id, true);
             return Err(e);

@@ -55,7 +55,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     )?;
     let pid = executed.pid;
     if let Some(socket) = &args.pidfd_socket {
-        super::pidfd::send(socket, pid)?;
+        lifecycle::spawn::handoff::send_pidfd(socket, pid)?;
     }
     log.debug(&format!("exec in {}: pid {pid}", args.id));
     let Some(mask) = old_mask else {

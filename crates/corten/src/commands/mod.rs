@@ -9,7 +9,6 @@ mod features;
 mod kill;
 mod later;
 mod list;
-mod pidfd;
 mod ps;
 mod run;
 mod spec;

@@ -92,14 +92,3 @@ pub fn attach(pty: &Pty) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// Sends a pty master to the caller's console socket, as runc does (one
-/// message naming it, the descriptor attached).
-pub fn send_master(socket: &Path, master: OwnedFd) -> Result<(), Error> {
-    let conn = std::os::unix::net::UnixStream::connect(socket).map_err(|source| Error::Io {
-        context: format!("connecting to the console socket {}", socket.display()),
-        source,
-    })?;
-    sys::socket::send_with_fd(conn.as_fd(), b"/dev/ptmx", master.as_fd())
-        .with_context(|| format!("sending the pty master to {}", socket.display()))
-}

@@ -97,7 +97,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
             Ok((Message::ConsoleMaster, Some(fd))) => {
                 match req.console {
                     Some(crate::process::terminal::ConsoleTo::Socket(s)) => {
-                        crate::process::terminal::send_master(s, fd)?
+                        super::handoff::send_fd(s, "the console socket", b"/dev/ptmx", fd.as_fd())?
                     }
                     Some(crate::process::terminal::ConsoleTo::Caller) => console = Some(fd),
                     None => {

@@ -3,9 +3,8 @@
 //! runtime spec's "ContainerProcessState" (one message, the fd attached).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 
-use crate::error::{Context, Error};
+use crate::error::Error;
 use crate::spec::Bundle;
 
 /// Sends `listener` (of process `pid`) to the agent and closes our copy;
@@ -38,11 +37,6 @@ pub(super) fn hand_over(
         "metadata": seccomp.listener_metadata().clone().unwrap_or_default(),
         "state": state,
     });
-    let agent = UnixStream::connect(path).map_err(|source| Error::Io {
-        context: format!("connecting to the seccomp agent at {}", path.display()),
-        source,
-    })?;
     let bytes = serde_json::to_vec(&message).expect("always serializes");
-    sys::socket::send_with_fd(agent.as_fd(), &bytes, listener.as_fd())
-        .with_context(|| format!("sending the seccomp listener to {}", path.display()))
+    super::handoff::send_fd(path, "the seccomp agent at", &bytes, listener.as_fd())
 }

@@ -2,6 +2,7 @@
 //! sync protocol (the diagram is in [`sync`]).
 
 pub mod exec;
+pub mod handoff;
 pub mod idmap;
 mod listener;
 pub mod namespaces;
@@ -201,7 +202,7 @@ fn drive(
                 };
                 match to {
                     crate::process::terminal::ConsoleTo::Socket(s) => {
-                        crate::process::terminal::send_master(s, master)?
+                        handoff::send_fd(s, "the console socket", b"/dev/ptmx", master.as_fd())?
                     }
                     crate::process::terminal::ConsoleTo::Caller => init.console = Some(master),
                 }
