@@ -11,10 +11,6 @@ use crate::cli::ExecArgs;
 use crate::log::Logger;
 
 pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
-    // Before anything of ours is open: which of 3.. the caller passed.
-    let inherited: Vec<i32> = (3..3 + args.preserve_fds as i32)
-        .filter(|&fd| sys::fs::is_open(fd))
-        .collect();
     let (process, scheduler) = match &args.process {
         Some(path) => {
             let text = std::fs::read(path).map_err(|source| Error::Io {
@@ -45,7 +41,6 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
             process,
             scheduler,
             preserve_fds: args.preserve_fds,
-            inherited_fds: &inherited,
             ignore_paused: args.ignore_paused,
             pid_file: args.pid_file.as_deref(),
             console_socket: args.console_socket.as_deref(),

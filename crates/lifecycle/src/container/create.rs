@@ -44,9 +44,7 @@ pub struct Created {
 pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error> {
     // Before the runtime opens anything: which of 3 .. 3+N the caller passed.
     let passed = opts.listen_fds + opts.preserve_fds;
-    let inherited: Vec<std::os::fd::RawFd> = (3..3 + passed as i32)
-        .filter(|&fd| sys::fs::is_open(fd))
-        .collect();
+    let inherited = passed_fds(passed);
     state::validate_id(opts.id)?;
     let mut bundle = crate::spec::load(opts.bundle)?;
     if opts.listen_fds > 0 {
@@ -138,6 +136,14 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             Err(e)
         }
     }
+}
+
+/// Which of the descriptors 3 .. 3+`count` the caller really passed: read
+/// before the runtime opens anything of its own.
+pub(crate) fn passed_fds(count: u32) -> Vec<std::os::fd::RawFd> {
+    (3..3 + count as i32)
+        .filter(|&fd| sys::fs::is_open(fd))
+        .collect()
 }
 
 /// A terminal needs somewhere to send its master, and a console socket

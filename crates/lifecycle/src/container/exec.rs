@@ -17,8 +17,6 @@ pub struct ExecOptions<'a> {
     pub scheduler: Option<crate::process::sched::Scheduler>,
     /// Pass this many descriptors from 3 up to the process.
     pub preserve_fds: u32,
-    /// Which of those the caller really passed.
-    pub inherited_fds: &'a [std::os::fd::RawFd],
     /// Run even in a paused container (it stays frozen until resumed).
     pub ignore_paused: bool,
     pub pid_file: Option<&'a Path>,
@@ -56,6 +54,7 @@ pub fn default_process(
 /// Starts the process; returns its pid (in the runtime's pid namespace)
 /// once it has called execve. The caller waits for it, or not (`--detach`).
 pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
+    let inherited = super::create::passed_fds(opts.preserve_fds);
     let state = store
         .read(opts.id)?
         .ok_or_else(|| Error::NotExist(opts.id.into()))?;
@@ -94,7 +93,7 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
         state: &state,
         bundle: &bundle,
         preserve_fds: opts.preserve_fds,
-        inherited_fds: opts.inherited_fds,
+        inherited_fds: &inherited,
         console,
         sub_cgroups: &opts.sub_cgroups,
     })?;

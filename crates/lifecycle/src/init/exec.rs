@@ -63,12 +63,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     process::lsm::apply(spec)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     let exec = process::Exec::prepare(spec)?;
-    let no_new_privs = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.no_new_privileges())
-        .unwrap_or(false);
-    let deferred_caps = process::user::switch(spec, ctx.seccomp.is_some() && !no_new_privs)?;
+    let deferred_caps = super::switch_user(spec, ctx.seccomp)?;
     // A uid change clears the parent-death signal (kernel rule).
     guard_runtime_death(ctx);
     // CVE-2024-21626: the cwd is checked to be inside the container's root.
@@ -81,14 +76,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     sys::signal::set_mask(&sys::signal::SigSet::empty()).context("unblocking signals")?;
     process::signals::reset_before_exec()?;
     // seccomp last, after this process's own calls (see the init).
-    match deferred_caps {
-        Some(caps) => {
-            caps.raise()?;
-            super::install_filter(&ctx.chan, ctx.seccomp)?;
-            caps.finish()?;
-        }
-        None => super::install_filter(&ctx.chan, ctx.seccomp)?,
-    }
+    super::install_seccomp(&ctx.chan, ctx.seccomp, deferred_caps)?;
     // A detached process outlives the runtime.
     sys::process::set_parent_death_signal(0).context("clearing the parent-death signal")?;
     Err(exec.exec())

@@ -91,17 +91,9 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // CAP_SYS_NICE: before the user switch.
     process::limits::apply_rlimits(spec)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
-    let no_new_privs = spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.no_new_privileges())
-        .unwrap_or(false);
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
-    // Without no_new_privs, installing a seccomp filter takes CAP_SYS_ADMIN:
-    // the capabilities' last step waits for it (below).
-    let seccomp_needs_admin = ctx.seccomp.is_some() && !no_new_privs;
-    let deferred_caps = process::user::switch(spec, seccomp_needs_admin)?;
+    let deferred_caps = switch_user(spec, ctx.seccomp)?;
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
     // CVE-2024-21626: chdir only now that no host directory fd is left open
@@ -117,14 +109,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // getcwd and close_range, which a profile may forbid (runc installs it
     // before them without no_new_privs, and fails runtime-tools'
     // linux_seccomp). What the init does after this, the profile must allow.
-    match deferred_caps {
-        Some(caps) => {
-            caps.raise()?;
-            install_seccomp(ctx)?;
-            caps.finish()?;
-        }
-        None => install_seccomp(ctx)?,
-    }
+    install_seccomp(&ctx.chan, ctx.seccomp, deferred_caps)?;
     ctx.chan
         .send(&Message::Ready)
         .context("sync: sending ready")?;
@@ -175,14 +160,36 @@ pub(crate) fn setup_terminal(
     process::terminal::attach(&pty)
 }
 
-/// Installs the seccomp filter; a notify listener goes to the runtime, for
-/// the agent, and is closed here before the container can inherit it.
-fn install_seccomp(ctx: &Context<'_>) -> Result<(), Error> {
-    install_filter(&ctx.chan, ctx.seccomp)
+/// The user switch. Without no_new_privs, installing a seccomp filter takes
+/// CAP_SYS_ADMIN: the capabilities' last step is held back until
+/// [`install_seccomp`] (the init's and an exec process's).
+fn switch_user(
+    spec: &oci_spec::runtime::Spec,
+    filter: Option<&seccomp::Filter>,
+) -> Result<Option<process::user::DeferredCaps>, Error> {
+    let needs_admin = filter.is_some() && !process::limits::no_new_privileges(spec);
+    process::user::switch(spec, needs_admin)
 }
 
-/// Installs `filter` (the init's or an exec process's) and hands a notify
-/// listener to the runtime over `chan`.
+/// Installs the seccomp filter, then takes the capability step
+/// [`switch_user`] held back. A notify listener goes to the runtime over
+/// `chan`, for the agent, and is closed here before the process can
+/// inherit it.
+fn install_seccomp(
+    chan: &Channel,
+    filter: Option<&seccomp::Filter>,
+    deferred_caps: Option<process::user::DeferredCaps>,
+) -> Result<(), Error> {
+    match deferred_caps {
+        Some(caps) => {
+            caps.raise()?;
+            install_filter(chan, filter)?;
+            caps.finish()
+        }
+        None => install_filter(chan, filter),
+    }
+}
+
 fn install_filter(chan: &Channel, filter: Option<&seccomp::Filter>) -> Result<(), Error> {
     let Some(filter) = filter else {
         return Ok(());

@@ -52,14 +52,17 @@ pub fn apply_oom_score_adj(spec: &Spec) -> Result<(), Error> {
     std::fs::write("/proc/self/oom_score_adj", adj.to_string()).context("writing oom_score_adj")
 }
 
-/// Sets no_new_privs when the config asks for it.
-pub fn apply_no_new_privileges(spec: &Spec) -> Result<(), Error> {
-    if spec
-        .process()
+/// Whether the config asks for no_new_privs.
+pub fn no_new_privileges(spec: &Spec) -> bool {
+    spec.process()
         .as_ref()
         .and_then(|p| p.no_new_privileges())
         .unwrap_or(false)
-    {
+}
+
+/// Sets no_new_privs when the config asks for it.
+pub fn apply_no_new_privileges(spec: &Spec) -> Result<(), Error> {
+    if no_new_privileges(spec) {
         sys::caps::set_no_new_privs().context("setting no_new_privs")?;
     }
     Ok(())
