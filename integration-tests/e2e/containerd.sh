@@ -8,14 +8,9 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
-label=corten
-if [ "${1:-}" = "--runc" ]; then
-	runtime_bin=/usr/sbin/runc
-	label=runc
-fi
+select_runtime "$@"
 need=(containerd)
-[ "$label" = runc ] && need+=(runc)
+[ "$runtime_name" = runc ] && need+=(runc)
 install_missing "${need[@]}"
 
 work=$(mktemp -d /tmp/corten-e2e-containerd.XXXXXX)
@@ -115,4 +110,4 @@ check "--pid-file" "" c run -d "${runtime[@]}" --pid-file "$work/pf" "$img" e2e-
 check "pid file names the task" "$(cat "$work/pf" 2>/dev/null)" c task ls
 c task kill -s KILL e2e-pf >/dev/null 2>&1; sleep 0.3; c task delete e2e-pf >/dev/null 2>&1; c containers delete e2e-pf >/dev/null 2>&1
 
-summary containerd "$label"
+summary containerd "$runtime_name"

@@ -7,14 +7,9 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
-label=corten
-if [ "${1:-}" = "--runc" ]; then
-	runtime_bin=/usr/sbin/runc
-	label=runc
-fi
+select_runtime "$@"
 need=(docker.io containerd tini bsdutils)
-[ "$label" = runc ] && need+=(runc)
+[ "$runtime_name" = runc ] && need+=(runc)
 install_missing "${need[@]}"
 
 work=$(mktemp -d /tmp/corten-e2e-docker.XXXXXX)
@@ -95,4 +90,4 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 check "four containers in parallel" "parallel-1;parallel-2;parallel-3;parallel-4" cat "$work/par1" "$work/par2" "$work/par3" "$work/par4"
 
-summary Docker "$label"
+summary Docker "$runtime_name"

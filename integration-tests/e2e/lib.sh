@@ -6,6 +6,17 @@ rootfs=$repo/bundles/busybox/rootfs
 passed=0
 failed=0
 
+# select_runtime [--runc]: sets runtime_bin and runtime_name (corten, or
+# Debian's runc for the comparison run).
+select_runtime() {
+	runtime_name=corten
+	runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
+	if [ "${1:-}" = "--runc" ]; then
+		runtime_name=runc
+		runtime_bin=/usr/sbin/runc
+	fi
+}
+
 # install_missing PACKAGE...: Debian packages the suite needs.
 install_missing() {
 	local missing=() p

@@ -10,12 +10,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-runtime_name=corten
-runtime_bin=${CORTEN_BIN:-$repo/target/x86_64-unknown-linux-gnu/debug/corten}
-if [ "${1:-}" = "--runc" ]; then
-	runtime_name=runc
-	runtime_bin=/usr/sbin/runc
-fi
+select_runtime "$@"
 
 need=(podman conmon netavark aardvark-dns iptables bsdutils)
 [ "$runtime_name" = runc ] && need+=(runc)

@@ -140,17 +140,22 @@ fn only_stdio_fds_are_open() {
     );
 }
 
+/// Files in the test's directory, open, to pass as descriptors.
+fn files_to_pass(b: &Bundle, names: &[&str]) -> Vec<File> {
+    names
+        .iter()
+        .map(|n| {
+            let p = b.tmp.join(n);
+            std::fs::write(&p, "x").expect("write");
+            File::open(&p).expect("open")
+        })
+        .collect()
+}
+
 #[test]
 fn preserve_fds() {
     let mut b = Bundle::new("preservefds");
-    let paths = ["fd3.txt", "fd4.txt", "fd5.txt"].map(|n| b.tmp.join(n));
-    let files: Vec<File> = paths
-        .iter()
-        .map(|p| {
-            std::fs::write(p, "x").expect("write");
-            File::open(p).expect("open")
-        })
-        .collect();
+    let files = files_to_pass(&b, &["fd3.txt", "fd4.txt", "fd5.txt"]);
     b.set_args(&[PROBE, "report"]);
     let id = b.id();
     let out = b
@@ -452,14 +457,7 @@ fn preserve_fds_gaps_do_not_leak_runtime_descriptors() {
 #[test]
 fn listen_fds_pass_socket_activation_descriptors() {
     let mut b = Bundle::new("listenfds");
-    let paths = ["l3.txt", "l4.txt", "p5.txt"].map(|n| b.tmp.join(n));
-    let files: Vec<File> = paths
-        .iter()
-        .map(|p| {
-            std::fs::write(p, "x").expect("write");
-            File::open(p).expect("open")
-        })
-        .collect();
+    let files = files_to_pass(&b, &["l3.txt", "l4.txt", "p5.txt"]);
     b.set_args(&[PROBE, "report"]);
     let id = b.id();
     let out = b

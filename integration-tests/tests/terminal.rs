@@ -114,37 +114,28 @@ fn exec_tty_gets_its_own_pty() {
 #[test]
 fn terminal_and_console_socket_go_together() {
     let mut b = Bundle::new("tty-rules");
+    let create = |b: &Bundle, id: &str, flags: &[&str]| {
+        let dir = b.dir_str();
+        let mut args = vec!["create"];
+        args.extend_from_slice(flags);
+        args.extend(["--bundle", &dir, id]);
+        b.corten(&args)
+    };
     b.config_mut(|c| c["process"]["terminal"] = json!(true));
     let id = b.id();
-    b.corten(&["create", "--bundle", &b.dir_str(), &id])
-        .fails_with(
-            1,
-            "cannot allocate tty if runc will detach without setting console socket",
-        );
+    create(&b, &id, &[]).fails_with(
+        1,
+        "cannot allocate tty if runc will detach without setting console socket",
+    );
     b.assert_clean(&id);
     b.config_mut(|c| c["process"]["terminal"] = json!(false));
     let sock = b.root.join("unused.sock");
-    b.corten(&[
-        "create",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "--bundle",
-        &b.dir_str(),
-        &id,
-    ])
-    .fails_with(1, "cannot use console socket if runc will not allocate tty");
+    create(&b, &id, &["--console-socket", sock.to_str().unwrap()])
+        .fails_with(1, "cannot use console socket if runc will not allocate tty");
     b.assert_clean(&id);
     // A console socket nobody listens on: the create fails and is undone.
     b.config_mut(|c| c["process"]["terminal"] = json!(true));
-    b.corten(&[
-        "create",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "--bundle",
-        &b.dir_str(),
-        &id,
-    ])
-    .fails_with(1, "console socket");
+    create(&b, &id, &["--console-socket", sock.to_str().unwrap()]).fails_with(1, "console socket");
     b.assert_clean(&id);
 }
 
