@@ -21,6 +21,8 @@ pub fn attach_and_wait(pid: i32, master: OwnedFd) -> sys::Result<i32> {
         .map(|attrs| RawGuard { attrs });
     copy_size(&master);
     let signals = sys::signal::signalfd(&SigSet::all())?;
+    // Keys typed go to the master through a File of its own (one dup).
+    let mut to_master = std::fs::File::from(sys::fs::dup_at_least(master.as_fd(), 3)?);
     let mut stdin_open = true;
     let mut master_open = true;
     let mut buf = vec![0u8; 16 * 1024];
@@ -57,12 +59,7 @@ pub fn attach_and_wait(pid: i32, master: OwnedFd) -> sys::Result<i32> {
             i += 1;
         }
         if stdin_open && ready[i] {
-            let mut to = std::fs::File::from(
-                master
-                    .try_clone()
-                    .map_err(|_| sys::Error::new("dup", libc::EMFILE))?,
-            );
-            stdin_open = pump(stdin.as_fd(), &mut to, &mut buf);
+            stdin_open = pump(stdin.as_fd(), &mut to_master, &mut buf);
         }
     }
 }
