@@ -6,22 +6,29 @@
 //! - `mountinfo`: where each hierarchy is mounted, where a process sits.
 //! - `v1`: the v1 driver (hybrid hosts too: v1 controllers, and the unified
 //!   hierarchy for what only it offers).
+//! - `v2`: the v2 driver (unified hosts): one directory, v1-style resources
+//!   converted, devices through an eBPF program of our own.
 //! - `devices`: the device rules, runc's semantics.
 //!
-//! A v2 driver and a systemd driver take the same interface later.
+//! A systemd driver would take the same interface: [`open`] and [`new`]
+//! are the only places that pick a driver.
 
+mod bpf_devices;
 mod devices;
 mod error;
 pub mod mode;
 pub mod mountinfo;
 mod stats;
 mod v1;
+mod v2;
 
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use v1::V1;
+pub use v2::V2;
 
-use std::path::PathBuf;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
@@ -35,6 +42,9 @@ pub struct Placement {
     /// several new levels), removed with them when they are left empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub made_parents: Vec<PathBuf>,
+    /// The one directory is on a cgroup v2 (unified) host.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unified: bool,
 }
 
 /// What every cgroup driver does.
@@ -43,11 +53,29 @@ pub trait Manager {
     fn create(&self) -> Result<()>;
     /// Moves process `pid` into them.
     fn join(&self, pid: i32) -> Result<()>;
+    /// Moves `pid` into existing sub-cgroups of the container's (`exec
+    /// --cgroup`): `(controller, path)`, where a controller picks the v1
+    /// hierarchies it applies to.
+    fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()>;
+    /// A descriptor of the cgroup for clone3's CLONE_INTO_CGROUP, where the
+    /// driver has one directory to be born into (v2).
+    fn clone_into(&self) -> Result<Option<OwnedFd>>;
+    /// Moves `pid` back to the runtime's own cgroups after it stepped in
+    /// for a clone (drivers without [`Manager::clone_into`]).
+    fn step_out(&self, pid: i32) -> Result<()>;
     /// Applies resource limits. `devices` are the config's device nodes,
     /// which runc allows on top of the rules.
-    fn apply(&self, resources: &LinuxResources, devices: &[devices::Node]) -> Result<()>;
-    /// The processes in the container's cgroup.
+    fn apply(&self, resources: &LinuxResources, devices: &[DeviceNode]) -> Result<()>;
+    /// The processes in the container's cgroup and its sub-cgroups.
     fn procs(&self) -> Result<Vec<i32>>;
+    /// Freezes (`true`) or thaws every process, waiting until done.
+    fn freeze(&self, frozen: bool) -> Result<()>;
+    /// Whether the processes are frozen, or `None` without a freezer.
+    fn frozen(&self) -> Option<bool>;
+    /// Statistics in runc's `events` shape.
+    fn stats(&self) -> serde_json::Value;
+    /// How many processes the OOM killer has killed in the cgroup.
+    fn oom_kills(&self) -> u64;
     /// Removes the directories (the processes must be gone).
     fn destroy(&self) -> Result<()>;
     /// Where it all is, to save in the state.
@@ -55,3 +83,142 @@ pub trait Manager {
 }
 
 pub use devices::Node as DeviceNode;
+
+/// The driver for a new container's cgroup at `cgroups_path` (relative to
+/// the runtime's own cgroup, or absolute), on this host.
+pub fn new(cgroups_path: &Path) -> Result<Box<dyn Manager>> {
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Error::io("/proc/self/cgroup", &e))?;
+    if Mode::detect() == Mode::Unified {
+        return Ok(Box::new(V2::new(cgroups_path, &own)?));
+    }
+    let hierarchies =
+        mountinfo::host_hierarchies().map_err(|e| Error::io("/proc/self/mountinfo", &e))?;
+    Ok(Box::new(V1::new(cgroups_path, &hierarchies, &own)?))
+}
+
+/// The driver for a cgroup saved in a container's state.
+pub fn open(p: &Placement) -> Box<dyn Manager> {
+    if p.unified {
+        Box::new(V2::from_placement(p))
+    } else {
+        Box::new(V1::from_placement(p))
+    }
+}
+
+/// Whether a saved cgroup is frozen, without reading the host's mounts
+/// (asked on every `state`).
+pub fn is_frozen(p: &Placement) -> bool {
+    if p.unified {
+        p.dirs.first().is_some_and(|d| v2::frozen_at(d))
+    } else {
+        v1::frozen_at(p)
+    }
+}
+
+/// The pids in `dir`'s cgroup.procs and in those of its sub-cgroups
+/// (made by `exec --cgroup` users), as runc's GetAllPids.
+fn procs_under(dir: &Path) -> Result<Vec<i32>> {
+    let text = match std::fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, &e)),
+    };
+    let mut pids: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    for sub in sub_cgroups(dir) {
+        pids.extend(procs_under(&sub)?);
+    }
+    Ok(pids)
+}
+
+/// The directories below a cgroup directory.
+fn sub_cgroups(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Removes a cgroup directory and its sub-cgroups, deepest first. A
+/// process that just exited may hold a cgroup a moment longer: EBUSY is
+/// retried, starting fast (this is on `run`'s exit path).
+fn remove_tree(dir: &Path) -> Result<()> {
+    for sub in sub_cgroups(dir) {
+        remove_tree(&sub)?;
+    }
+    let mut wait = std::time::Duration::from_micros(100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(Error::io(dir, &e)),
+        }
+    }
+}
+
+/// Removes the parent levels a create made, deepest first; a level another
+/// container still uses stays.
+fn remove_made_parents(made: &[PathBuf]) -> Result<()> {
+    for parent in made.iter().rev() {
+        match std::fs::remove_dir(parent) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
+                ) => {}
+            Err(e) => return Err(Error::io(parent, &e)),
+        }
+    }
+    Ok(())
+}
+
+/// Writes `value` to a control file; a file the kernel lacks is named as
+/// such.
+fn write_file(path: &Path, value: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Unsupported(format!(
+                    "{} does not exist on this host's kernel",
+                    path.display()
+                ))
+            } else {
+                Error::io(path, &e)
+            }
+        })?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| Error::io(path, &e))
+}
+
+/// How long a freeze or thaw may take before `pause` gives up.
+const FREEZE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Polls `reached` every millisecond until it holds; after
+/// [`FREEZE_TIMEOUT`], fails saying that `what` was not reached.
+fn wait_for(what: &str, mut reached: impl FnMut() -> Result<bool>) -> Result<()> {
+    let deadline = std::time::Instant::now() + FREEZE_TIMEOUT;
+    while !reached()? {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Unsupported(format!(
+                "the cgroup did not reach {what} in {FREEZE_TIMEOUT:?}"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::devices::{self, Node};
 use crate::mountinfo::{self, Hierarchy};
-use crate::{Error, Manager, Placement, Result};
+use crate::{write_file, Error, Manager, Placement, Result};
 
 /// A container's cgroup on a v1 or hybrid host.
 #[derive(Debug, Clone)]
@@ -88,68 +88,6 @@ impl V1 {
         }
     }
 
-    /// Moves `pid` into sub-cgroups of the container's (runc's `exec
-    /// --cgroup`): each `(controller, path)` picks the hierarchies that
-    /// have the controller (all of them without one); the others get the
-    /// container's own cgroup. The sub-cgroups must exist.
-    pub fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()> {
-        for (h, dir) in &self.dirs {
-            let sub = subs
-                .iter()
-                .find(|(c, _)| {
-                    c.as_deref()
-                        .is_none_or(|c| h.has(c) || (c == "unified" && h.fstype == "cgroup2"))
-                })
-                .map(|(_, p)| p);
-            let target = match sub {
-                Some(p) => {
-                    if p.is_absolute()
-                        || p.components()
-                            .any(|c| matches!(c, std::path::Component::ParentDir))
-                    {
-                        return Err(Error::Invalid(format!(
-                            "--cgroup {}: a path inside the container's cgroup is needed",
-                            p.display()
-                        )));
-                    }
-                    let t = dir.join(p);
-                    if !t.is_dir() {
-                        return Err(Error::Invalid(format!(
-                            "--cgroup {}: no such sub-cgroup {}",
-                            p.display(),
-                            t.display()
-                        )));
-                    }
-                    t
-                }
-                None => dir.clone(),
-            };
-            write_file(&target.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
-    }
-
-    /// How many processes the OOM killer has killed in this cgroup.
-    pub fn oom_kills(&self) -> u64 {
-        self.dir_of("memory")
-            .and_then(|d| std::fs::read_to_string(d.join("memory.oom_control")).ok())
-            .and_then(|t| {
-                t.lines()
-                    .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-
-    /// Statistics in runc's `events` shape.
-    pub fn stats(&self) -> serde_json::Value {
-        crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
-    }
-
-    /// The runtime's own cgroup directories (empty for a saved placement).
-    pub fn runtime_dirs(&self) -> &[PathBuf] {
-        &self.runtime_dirs
-    }
-
     fn dir_of(&self, controller: &str) -> Option<&Path> {
         self.dirs
             .iter()
@@ -213,23 +151,17 @@ impl V1 {
     }
 }
 
-fn write_file(path: &Path, value: &str) -> Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Unsupported(format!(
-                    "{} does not exist on this host's kernel",
-                    path.display()
-                ))
-            } else {
-                Error::io(path, &e)
-            }
-        })?;
-    f.write_all(value.as_bytes())
-        .map_err(|e| Error::io(path, &e))
+fn state_is_frozen(dir: &Path) -> bool {
+    // FREEZING counts: its tasks are held, or about to be.
+    std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+}
+
+/// Whether a saved v1 cgroup's freezer holds its tasks.
+pub(crate) fn frozen_at(p: &Placement) -> bool {
+    p.dirs
+        .iter()
+        .find(|d| d.join("freezer.state").exists())
+        .is_some_and(|d| state_is_frozen(d))
 }
 
 /// A cpuset cgroup starts with empty cpus and mems: a new directory gets
@@ -276,6 +208,89 @@ impl Manager for V1 {
             write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()> {
+        for (h, dir) in &self.dirs {
+            let sub = subs
+                .iter()
+                .find(|(c, _)| {
+                    c.as_deref()
+                        .is_none_or(|c| h.has(c) || (c == "unified" && h.fstype == "cgroup2"))
+                })
+                .map(|(_, p)| p);
+            let target = match sub {
+                Some(p) => {
+                    if p.is_absolute()
+                        || p.components()
+                            .any(|c| matches!(c, std::path::Component::ParentDir))
+                    {
+                        return Err(Error::Invalid(format!(
+                            "--cgroup {}: a path inside the container's cgroup is needed",
+                            p.display()
+                        )));
+                    }
+                    let t = dir.join(p);
+                    if !t.is_dir() {
+                        return Err(Error::Invalid(format!(
+                            "--cgroup {}: no such sub-cgroup {}",
+                            p.display(),
+                            t.display()
+                        )));
+                    }
+                    t
+                }
+                None => dir.clone(),
+            };
+            write_file(&target.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn oom_kills(&self) -> u64 {
+        self.dir_of("memory")
+            .and_then(|d| std::fs::read_to_string(d.join("memory.oom_control")).ok())
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
+    }
+
+    fn clone_into(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        // Several hierarchies: the runtime steps in for the clone instead.
+        Ok(None)
+    }
+
+    fn step_out(&self, pid: i32) -> Result<()> {
+        for dir in &self.runtime_dirs {
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        let dir = self.dir_of("freezer").ok_or_else(|| {
+            Error::Unsupported("the freezer cgroup controller is not mounted on this host".into())
+        })?;
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        let file = dir.join("freezer.state");
+        // The freezer may stay FREEZING while a task is busy in the
+        // kernel: writing again retries the freeze (runc does the same).
+        crate::wait_for(want, || {
+            write_file(&file, want)?;
+            let now = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, &e))?;
+            Ok(now.trim() == want)
+        })
+    }
+
+    fn frozen(&self) -> Option<bool> {
+        let dir = self.dir_of("freezer")?;
+        Some(state_is_frozen(dir))
     }
 
     fn apply(&self, r: &LinuxResources, nodes: &[Node]) -> Result<()> {
@@ -479,58 +494,29 @@ impl Manager for V1 {
     }
 
     fn procs(&self) -> Result<Vec<i32>> {
-        let Some((_, dir)) = self
+        // Every hierarchy holds the same processes: any one will do.
+        match self
             .dirs
             .iter()
             .find(|(_, d)| d.join("cgroup.procs").exists())
-        else {
-            return Ok(Vec::new());
-        };
-        let text =
-            std::fs::read_to_string(dir.join("cgroup.procs")).map_err(|e| Error::io(dir, &e))?;
-        Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        {
+            Some((_, dir)) => crate::procs_under(dir),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn destroy(&self) -> Result<()> {
         for (_, dir) in &self.dirs {
-            // A process that just exited may hold the cgroup a moment longer:
-            // retry on EBUSY, starting fast (this is on `run`'s exit path).
-            let mut wait = std::time::Duration::from_micros(100);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-            loop {
-                match std::fs::remove_dir(dir) {
-                    Ok(()) => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                    Err(e)
-                        if e.raw_os_error() == Some(libc::EBUSY)
-                            && std::time::Instant::now() < deadline =>
-                    {
-                        std::thread::sleep(wait);
-                        wait = (wait * 2).min(std::time::Duration::from_millis(10));
-                    }
-                    Err(e) => return Err(Error::io(dir, &e)),
-                }
-            }
+            crate::remove_tree(dir)?;
         }
-        // Deepest first; a level another container still uses stays.
-        for parent in self.made_parents.borrow().iter().rev() {
-            match std::fs::remove_dir(parent) {
-                Ok(()) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT | libc::EBUSY | libc::ENOTEMPTY)
-                    ) => {}
-                Err(e) => return Err(Error::io(parent, &e)),
-            }
-        }
-        Ok(())
+        crate::remove_made_parents(&self.made_parents.borrow())
     }
 
     fn placement(&self) -> Placement {
         Placement {
             dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(),
             made_parents: self.made_parents.borrow().clone(),
+            unified: false,
         }
     }
 }

@@ -5,15 +5,17 @@
 //! cgroup namespace must be rooted at it. The runtime therefore steps into
 //! the container's cgroup just for the clone: every child (stage 1, the
 //! init, its cgroup namespace) is born inside, and the runtime steps back
-//! out at once. (On cgroup v2, clone3's CLONE_INTO_CGROUP will do the same
-//! in one call.)
+//! out at once. On cgroup v2, clone3's CLONE_INTO_CGROUP does the same in
+//! one call, and the runtime never enters.
 
 use std::path::PathBuf;
 
-use cgroups::{Manager, Mode, V1};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use cgroups::Manager;
 use oci_spec::runtime::Spec;
 
-use crate::error::{Context, Error};
+use crate::error::Error;
 
 /// How `create` is told to handle cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,7 @@ fn cg_err(e: cgroups::Error) -> Error {
 }
 
 /// The container's cgroup, made from its config, or `None` when disabled.
-pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<V1>, Error> {
+pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<Box<dyn Manager>>, Error> {
     let linux = spec.linux().as_ref();
     if policy == Policy::Disabled {
         if linux
@@ -42,65 +44,63 @@ pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<V1>, Error> 
         }
         return Ok(None);
     }
-    if Mode::detect() == Mode::Unified {
-        return Err(Error::Unsupported(
-            "cgroups on a cgroup v2 (unified) host".into(),
-        ));
-    }
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
         .unwrap_or_else(|| PathBuf::from(format!("corten/{id}")));
-    let hierarchies = cgroups::mountinfo::host_hierarchies().map_err(|e| Error::Io {
-        context: "reading mountinfo".into(),
-        source: e,
-    })?;
-    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| Error::Io {
-        context: "reading /proc/self/cgroup".into(),
-        source: e,
-    })?;
-    V1::new(&path, &hierarchies, &own).map(Some).map_err(cg_err)
+    cgroups::new(&path).map(Some).map_err(cg_err)
 }
 
-/// Creates the cgroup and holds the runtime inside it for the clone.
-/// [`ForClone::leave`] steps back out and says if that failed; dropping
-/// without it (an error path) tries the same.
+/// Creates the cgroup and gets the clone of the init into it: a
+/// descriptor for CLONE_INTO_CGROUP where the driver has one, or else the
+/// runtime inside it until [`ForClone::leave`], which steps back out and
+/// says if that failed; dropping without it (an error path) tries the same.
 pub struct ForClone<'a> {
-    cg: &'a V1,
+    cg: &'a dyn Manager,
+    into: Option<OwnedFd>,
     left: bool,
 }
 
 impl<'a> ForClone<'a> {
-    /// Creates `cg` and moves this process into it.
-    pub fn enter(cg: &'a V1) -> Result<ForClone<'a>, Error> {
+    /// Creates `cg` and readies the clone into it.
+    pub fn enter(cg: &'a dyn Manager) -> Result<ForClone<'a>, Error> {
         cg.create().map_err(cg_err)?;
-        let guard = ForClone { cg, left: false };
+        if let Some(fd) = cg.clone_into().map_err(cg_err)? {
+            return Ok(ForClone {
+                cg,
+                into: Some(fd),
+                left: true,
+            });
+        }
+        let guard = ForClone {
+            cg,
+            into: None,
+            left: false,
+        };
         cg.join(std::process::id() as i32).map_err(cg_err)?;
         Ok(guard)
+    }
+
+    /// The descriptor for clone3, when the runtime did not step in.
+    pub fn clone_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.into.as_ref().map(AsFd::as_fd)
     }
 
     /// Moves this process back to its own cgroups. A runtime left inside
     /// would be counted against the container's limits and killed with it.
     pub fn leave(mut self) -> Result<(), Error> {
+        if self.left {
+            return Ok(());
+        }
         self.left = true;
-        step_out(self.cg)
+        self.cg.step_out(std::process::id() as i32).map_err(cg_err)
     }
-}
-
-fn step_out(cg: &V1) -> Result<(), Error> {
-    let me = std::process::id().to_string();
-    for dir in cg.runtime_dirs() {
-        let procs = dir.join("cgroup.procs");
-        std::fs::write(&procs, &me)
-            .with_context(|| format!("leaving the container's cgroup: {}", procs.display()))?;
-    }
-    Ok(())
 }
 
 impl Drop for ForClone<'_> {
     fn drop(&mut self) {
         if !self.left {
             // Already failing: the error being returned is the one to report.
-            let _ = step_out(self.cg);
+            let _ = self.cg.step_out(std::process::id() as i32);
         }
     }
 }
@@ -124,7 +124,7 @@ pub fn device_nodes(spec: &Spec) -> Vec<cgroups::DeviceNode> {
 }
 
 /// Applies `linux.resources`.
-pub fn apply(cg: &V1, spec: &Spec) -> Result<(), Error> {
+pub fn apply(cg: &dyn Manager, spec: &Spec) -> Result<(), Error> {
     let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
         return Ok(());
     };
@@ -133,7 +133,7 @@ pub fn apply(cg: &V1, spec: &Spec) -> Result<(), Error> {
 
 /// SIGKILLs whatever is still in a saved cgroup and removes it.
 pub fn destroy(placement: &cgroups::Placement) -> Result<(), Error> {
-    let cg = V1::from_placement(placement);
+    let cg = cgroups::open(placement);
     for _ in 0..100 {
         let procs = cg.procs().map_err(cg_err)?;
         if procs.is_empty() {
@@ -149,7 +149,7 @@ pub fn destroy(placement: &cgroups::Placement) -> Result<(), Error> {
 
 /// The processes of a saved cgroup.
 pub fn procs(placement: &cgroups::Placement) -> Result<Vec<i32>, Error> {
-    V1::from_placement(placement).procs().map_err(cg_err)
+    cgroups::open(placement).procs().map_err(cg_err)
 }
 
 /// Applies new limits to a running container's cgroup (`update`). Device
@@ -161,7 +161,7 @@ pub fn update(
     if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(Error::Unsupported("updating device rules".into()));
     }
-    V1::from_placement(placement)
+    cgroups::open(placement)
         .apply(resources, &[])
         .map_err(cg_err)
 }
@@ -172,7 +172,7 @@ pub fn join(
     pid: i32,
     subs: &[(Option<String>, std::path::PathBuf)],
 ) -> Result<(), Error> {
-    let cg = V1::from_placement(placement);
+    let cg = cgroups::open(placement);
     if subs.is_empty() {
         cg.join(pid).map_err(cg_err)
     } else {

@@ -76,13 +76,13 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             inherited_fds: &inherited,
             no_pivot: opts.no_pivot,
             keyring: opts.new_keyring.then(|| keyring_name(opts.id)),
-            cgroup: cgroup.as_ref(),
+            cgroup: cgroup.as_deref(),
             console,
         })?;
         let pid = init.pid();
         // Limits apply before the container's code runs: the init is parked.
         if let Some(cg) = &cgroup {
-            crate::cgroup::apply(cg, &bundle.spec)?;
+            crate::cgroup::apply(cg.as_ref(), &bundle.spec)?;
         }
         let start_time = state::process_start_time(pid)
             .ok_or_else(|| Error::InitDied(Some("it exited during setup".into())))?;
@@ -104,7 +104,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             owner: sys_uid(),
             hooks: bundle.spec.hooks().clone(),
             has_process: bundle.spec.process().is_some(),
-            cgroup: cgroup.as_ref().map(cgroups::Manager::placement),
+            cgroup: cgroup.as_ref().map(|cg| cg.placement()),
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
@@ -130,7 +130,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 let _ = crate::hooks::run_all_warn("poststop", poststop, &state);
             }
             if let Some(cg) = &cgroup {
-                let _ = crate::cgroup::destroy(&cgroups::Manager::placement(cg));
+                let _ = crate::cgroup::destroy(&cg.placement());
             }
             let _ = locked.remove();
             Err(e)

@@ -40,8 +40,8 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
         }
         let _ = sys::process::kill(s.init_pid, libc::SIGKILL);
         // A frozen task dies of SIGKILL only once thawed.
-        if let Some(dir) = s.cgroup.as_ref().and_then(super::freezer_dir) {
-            let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+        if let Some(p) = s.cgroup.as_ref().filter(|p| cgroups::is_frozen(p)) {
+            let _ = cgroups::open(p).freeze(false);
         }
         wait_gone(s.init_pid, s.init_start_time)?;
     }

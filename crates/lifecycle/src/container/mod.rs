@@ -13,7 +13,6 @@ pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
 pub use exec::{default_process, exec, ExecOptions, Executed};
 pub use kill::{kill, parse_signal};
-pub(crate) use pause::{freezer_dir, is_frozen};
 pub use pause::{pause, resume};
 pub use query::{list, oci_state, oom_kills, processes, stats, OciState};
 pub use start::start;

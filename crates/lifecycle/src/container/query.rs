@@ -95,7 +95,7 @@ pub fn stats(store: &Store, id: &str) -> Result<Option<(serde_json::Value, u64)>
             "container {id} has no cgroup (created with --cgroup-manager=disabled)"
         ))
     })?;
-    let cg = cgroups::V1::from_placement(&placement);
+    let cg = cgroups::open(&placement);
     Ok(Some((cg.stats(), cg.oom_kills())))
 }
 
@@ -103,7 +103,7 @@ pub fn stats(store: &Store, id: &str) -> Result<Option<(serde_json::Value, u64)>
 /// `delete` (so the kill that ended a container is still seen).
 pub fn oom_kills(store: &Store, id: &str) -> Result<u64, Error> {
     let placement = store.read(id)?.and_then(|s| s.cgroup);
-    Ok(placement.map_or(0, |p| cgroups::V1::from_placement(&p).oom_kills()))
+    Ok(placement.map_or(0, |p| cgroups::open(&p).oom_kills()))
 }
 
 /// Every container of the store. One whose directory vanished meanwhile

@@ -32,7 +32,7 @@ pub struct Request<'a> {
     /// The session keyring to join, if any.
     pub keyring: Option<std::ffi::CString>,
     /// The container's cgroup, which the init is born into.
-    pub cgroup: Option<&'a cgroups::V1>,
+    pub cgroup: Option<&'a dyn cgroups::Manager>,
     /// Where the pty master goes (process.terminal).
     pub console: Option<crate::process::terminal::ConsoleTo<'a>>,
 }
@@ -107,7 +107,8 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
-    let fork = sys::process::fork_child(one, flags as u64, None)
+    let into = in_cgroup.as_ref().and_then(|g| g.clone_fd());
+    let fork = sys::process::fork_child(one, flags as u64, into)
         .context("clone3 of the container init")?;
     let first = match fork {
         sys::process::Fork::Child(one) => {

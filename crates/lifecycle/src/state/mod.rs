@@ -341,15 +341,7 @@ pub fn status_of(dir: &Path, state: Option<&State>) -> Status {
     };
     match liveness::check(state.init_pid, state.init_start_time) {
         ProcState::Alive if dir.join(EXEC_FIFO).exists() => Status::Created,
-        ProcState::Alive
-            if state
-                .cgroup
-                .as_ref()
-                .and_then(crate::container::freezer_dir)
-                .is_some_and(|d| crate::container::is_frozen(&d)) =>
-        {
-            Status::Paused
-        }
+        ProcState::Alive if state.cgroup.as_ref().is_some_and(cgroups::is_frozen) => Status::Paused,
         ProcState::Alive => Status::Running,
         ProcState::Gone => Status::Stopped,
     }

@@ -1,0 +1,210 @@
+#!/bin/bash
+# Run a command inside a qemu VM whose only cgroup hierarchy is cgroup2 at
+# /sys/fs/cgroup, with every controller enabled, so that corten's cgroup
+# tests run on cgroup v2. This host is hybrid (v1 controllers) and has no
+# usable KVM, so the VM is Debian's own kernel under TCG booting a busybox
+# initramfs (docs: CONFORMANCE.md, "cgroup v2 on this machine").
+#
+#   hack/cgv2-vm.sh [--] COMMAND [ARGS...]
+#
+# Host files carried into the VM, each at its same absolute (physical) path:
+#   CORTEN_BIN     the runtime     (default target/x86_64-unknown-linux-gnu/debug/corten)
+#   CORTEN_PROBE   the probe       (default target/x86_64-unknown-linux-gnu/release/probe)
+#   CORTEN_ROOTFS  a rootfs dir    (default bundles/busybox/rootfs)
+#   VM_FILES       more files or directories, space-separated (a test binary)
+# A default that does not exist is left out. In the VM those three variables
+# name the copies, and RUST_* and CORTEN_IT_* pass through. The command runs as
+# root in the host's working directory (recreated, writable), stdin /dev/null,
+# with busybox applets on PATH, /tmp a tmpfs and cgroup2 at /sys/fs/cgroup.
+# Its stdout and stderr both arrive on this script's stdout; the script's own
+# lines go to stderr, and it exits with the command's status (125 when the VM
+# failed). Binaries must be static: no shared libraries are copied.
+#
+# Tunables: CGV2_VM_TIMEOUT (seconds, default 1200), CGV2_VM_MEM (MiB, 1536),
+# CGV2_VM_SMP (2). Cache and the full console log: target/cgv2-vm/.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+cache=$repo_root/target/cgv2-vm
+log=$cache/console.log
+say() { echo "cgv2-vm: $*" >&2; }
+fail() {
+	say "$*"
+	echo "cgroup v2 VM: FAIL (VM)" >&2
+	exit 125
+}
+
+[ "${1:-}" = "--" ] && shift
+[ $# -gt 0 ] || { echo "usage: $0 [--] COMMAND [ARGS...]" >&2; exit 2; }
+
+# Host tools, installed only when missing (apt needs root then).
+missing=()
+for pkg in qemu-system-x86 busybox-static cpio; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+# The kernel: unpacked from the .deb once (never installed) and cached. Only
+# vmlinuz is kept: serial, devtmpfs, tmpfs, cgroup2 and namespaces are built in.
+mkdir -p "$cache"
+kernel=$(ls "$cache"/vmlinuz-* 2>/dev/null | head -n1 || true)
+if [ -z "$kernel" ]; then
+	# linux-image-amd64 is a metapackage: download the image it depends on.
+	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+	[ -n "$pkg" ] || fail "cannot resolve linux-image-amd64 (apt-get update?)"
+	say "fetching kernel $pkg"
+	dl=$(mktemp -d)
+	(cd "$dl" && { apt-get download "$pkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$pkg" >/dev/null; }; })
+	dpkg-deb --fsys-tarfile "$dl"/*.deb | tar -x -C "$dl" --wildcards './boot/vmlinuz-*'
+	cp "$dl"/boot/vmlinuz-* "$cache"/
+	rm -rf "$dl"
+	kernel=$(ls "$cache"/vmlinuz-* | head -n1)
+fi
+
+# The files to carry, as absolute physical paths.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+carry=()
+envs=()
+for spec in CORTEN_BIN:target/x86_64-unknown-linux-gnu/debug/corten \
+	CORTEN_PROBE:target/x86_64-unknown-linux-gnu/release/probe \
+	CORTEN_ROOTFS:bundles/busybox/rootfs; do
+	var=${spec%%:*}
+	if [ -n "${!var:-}" ]; then
+		p=$(realpath -e "${!var}") || fail "$var=${!var} does not exist"
+	elif [ -e "$repo_root/${spec#*:}" ]; then
+		p=$(realpath -e "$repo_root/${spec#*:}")
+	else
+		continue
+	fi
+	carry+=("$p")
+	envs+=("$var=$p")
+done
+for f in ${VM_FILES:-}; do
+	p=$(realpath -e "$f") || fail "VM_FILES: $f does not exist"
+	carry+=("$p")
+done
+for f in "${carry[@]}"; do
+	[ -d "$f" ] || ! file -b "$f" | grep -q 'dynamically linked' ||
+		say "warning: $f is dynamically linked; its libraries are not in the VM"
+done
+for var in $(compgen -e | grep -E '^(RUST_|CORTEN_IT_)' || true); do
+	envs+=("$var=${!var}")
+done
+
+# Single-quote each word for the VM's shell.
+quote() { for a; do printf "'%s' " "${a//\'/\'\\\'\'}"; done; }
+
+# The base tree: busybox, the two init stages, the command and its environment.
+base=$work/base
+mkdir -p "$base"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,root,vm}
+cp /bin/busybox "$base/bin/busybox"
+ln -s busybox "$base/bin/sh"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$base/etc/passwd"
+printf 'root:x:0:\ntty:x:5:\n' >"$base/etc/group"
+echo '127.0.0.1 localhost cgv2-vm' >"$base/etc/hosts"
+{
+	echo "cd $(quote "$(pwd -P)")"
+	for e in "${envs[@]}"; do echo "export $(quote "$e")"; done
+	echo "set -- $(quote "$@")"
+} >"$base/vm/cmd"
+
+# Stage 1. pivot_root(2) fails while / is the initramfs (rootfs cannot be
+# moved), and corten pivots: so copy everything into a tmpfs and switch_root.
+# The kernel found no /dev/console in the archive: open it from devtmpfs.
+cat >"$base/init" <<'EOF'
+#!/bin/busybox sh
+b=/bin/busybox
+$b mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+$b mkdir /newroot
+$b mount -t tmpfs -o mode=0755 root /newroot
+for f in /*; do
+	case $f in /newroot | /dev | /proc | /sys) $b mkdir "/newroot$f" ;; *) $b cp -a "$f" /newroot/ ;; esac
+done
+$b mount --move /dev /newroot/dev
+exec $b switch_root /newroot /vm/init2
+EOF
+
+# Stage 2: the mounts a host has, cgroup2 with every controller, then the
+# command with its output on the second serial port, then its status on the console.
+cat >"$base/vm/init2" <<'EOF'
+#!/bin/sh
+/bin/busybox --install -s
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
+mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t tmpfs -o mode=1777 tmp /tmp
+mount -t tmpfs -o mode=0755 run /run
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "cgv2-vm: cannot enable $c"
+done
+ip link set lo up
+hostname cgv2-vm
+dmesg -n 1   # keep kernel messages (OOM kills, ...) off the console
+stty -F /dev/ttyS1 raw -echo
+echo "cgv2-vm: start $(cut -d' ' -f1 /proc/uptime)"
+. /vm/cmd
+"$@" </dev/null >/dev/ttyS1 2>&1
+rc=$?
+echo "cgv2-vm: exit $rc $(cut -d' ' -f1 /proc/uptime)"
+sync
+poweroff -f
+EOF
+chmod 0755 "$base/init" "$base/vm/init2"
+
+# Two uncompressed newc archives, concatenated (the kernel reads both):
+# unpacking is a copy, where gunzip under TCG costs seconds. The carried
+# files' ancestors are listed so the kernel has each directory first.
+(cd "$base" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/initrd"
+if [ ${#carry[@]} -gt 0 ]; then
+	{
+		for f in "${carry[@]}"; do
+			d=$(dirname "$f")
+			while [ "$d" != / ]; do echo "${d#/}"; d=$(dirname "$d"); done
+			(cd / && find "${f#/}")
+		done
+	} | LC_ALL=C sort -u | (cd / && cpio -o -H newc --quiet) >>"$work/initrd"
+fi
+
+# ttyS0 (the kernel console and the markers) goes to the log, ttyS1 (the
+# command's output) to stdout. mitigations=off: page-table isolation is slow
+# under TCG. hugepages=8 so that hugetlb limits can be written.
+timeout=${CGV2_VM_TIMEOUT:-1200}
+start=$(date +%s.%N)
+set +e
+timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -M pc -cpu max \
+	-smp "${CGV2_VM_SMP:-2}" -m "${CGV2_VM_MEM:-1536}" \
+	-nodefaults -no-user-config -display none -no-reboot -nic none \
+	-kernel "$kernel" -initrd "$work/initrd" \
+	-append "console=ttyS0 panic=-1 quiet mitigations=off cgroup_no_v1=all hugepages=8" \
+	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out </dev/null
+qemu_rc=$?
+set -e
+wall=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
+
+marks=$(tr -d '\r' <"$log" | grep -a '^cgv2-vm: ' || true)
+exitline=$(grep '^cgv2-vm: exit ' <<<"$marks" || true)
+if [ -z "$exitline" ]; then
+	tail -n 40 "$log" | tr -d '\r' >&2
+	[ "$qemu_rc" -eq 124 ] && fail "timed out after ${timeout}s (console: $log)"
+	fail "the VM stopped before the command finished (qemu exit $qemu_rc; console: $log)"
+fi
+grep -v '^cgv2-vm: \(start\|exit\) ' <<<"$marks" >&2 || true
+read -r _ _ rc end <<<"$exitline"
+boot=$(awk '/^cgv2-vm: start / {print $3}' <<<"$marks")
+say "booted in ${boot}s (guest uptime), command ran $(awk "BEGIN {printf \"%.1f\", $end - $boot}")s, wall ${wall}s"
+if [ "$rc" -eq 0 ]; then
+	echo "cgroup v2 VM: PASS" >&2
+else
+	echo "cgroup v2 VM: FAIL (exit $rc)" >&2
+fi
+exit "$rc"
