@@ -49,9 +49,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The kernel: unpacked from the .deb once (never installed) and cached. Only
-# vmlinuz is kept: serial, devtmpfs, tmpfs, cgroup2 and namespaces are built in.
+# the image is kept: serial, devtmpfs, tmpfs, cgroup2 and namespaces are built
+# in. The xz-packed vmlinux is unpacked from the bzImage so that qemu boots the
+# ELF through its PVH entry: decompressing under TCG costs 2.5 seconds a boot.
 mkdir -p "$cache"
-kernel=$(ls "$cache"/vmlinuz-* 2>/dev/null | head -n1 || true)
+kernel=$(ls "$cache"/vmlinux-* 2>/dev/null | head -n1 || true)
 if [ -z "$kernel" ]; then
 	# linux-image-amd64 is a metapackage: download the image it depends on.
 	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
@@ -60,9 +62,15 @@ if [ -z "$kernel" ]; then
 	dl=$(mktemp -d)
 	(cd "$dl" && { apt-get download "$pkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$pkg" >/dev/null; }; })
 	dpkg-deb --fsys-tarfile "$dl"/*.deb | tar -x -C "$dl" --wildcards './boot/vmlinuz-*'
-	cp "$dl"/boot/vmlinuz-* "$cache"/
+	bz=$(ls "$dl"/boot/vmlinuz-*)
+	off=$(grep -abo -m1 $'\xfd7zXZ\x00' "$bz" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || fail "$bz: no xz payload (the kernel is no longer xz-packed?)"
+	# xz complains about the bytes after the stream: they are not the kernel.
+	tail -c +$((off + 1)) "$bz" | xz -dc >"$dl/vmlinux" 2>/dev/null || true
+	file -b "$dl/vmlinux" | grep -q '^ELF 64-bit' || fail "$bz: cannot unpack vmlinux"
+	mv "$dl/vmlinux" "$cache/vmlinux-${bz##*/vmlinuz-}"
 	rm -rf "$dl"
-	kernel=$(ls "$cache"/vmlinuz-* | head -n1)
+	kernel=$(ls "$cache"/vmlinux-* | head -n1)
 fi
 
 # The files to carry, as absolute physical paths.

@@ -1,6 +1,9 @@
-//! cgroups on this (hybrid, v1 controllers) host: limits land in the right
-//! files, the device rules hold, the cgroup collects every process and
-//! goes away with the container.
+//! cgroups: limits land in the right files, the device rules hold, the
+//! cgroup collects every process and goes away with the container.
+//!
+//! On this machine's hybrid host they test the v1 driver; hack/cgv2-vm.sh
+//! runs the same binary in a VM whose only hierarchy is cgroup2, where they
+//! test the v2 driver: every check that differs asks [`v2`].
 
 mod common;
 
@@ -10,10 +13,28 @@ use std::path::PathBuf;
 use common::*;
 use serde_json::json;
 
+/// Whether this host is cgroup v2 only (unified).
+fn v2() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The directory of cgroup `path` in the hierarchy of `controller` (v1),
+/// or in the one hierarchy (v2).
 fn cg(controller: &str, path: &str) -> PathBuf {
-    PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join(path.trim_start_matches('/'))
+    let root = PathBuf::from("/sys/fs/cgroup");
+    let root = if v2() { root } else { root.join(controller) };
+    root.join(path.trim_start_matches('/'))
+}
+
+/// Removes a parent level a test's cgroupsPath made, in every hierarchy
+/// (runtimes leave parents).
+fn remove_parent(path: &str) {
+    for c in [
+        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
+        "unified",
+    ] {
+        let _ = fs::remove_dir(cg(c, path));
+    }
 }
 
 fn read(p: PathBuf) -> String {
@@ -30,34 +51,49 @@ fn limits_land_in_the_cgroup_and_delete_removes_it() {
     b.config_mut(|c| {
         c["linux"]["cgroupsPath"] = json!(path);
         c["linux"]["resources"] = json!({
-            "memory": {"limit": 67108864, "reservation": 33554432, "swappiness": 20},
+            "memory": {"limit": 67108864, "reservation": 33554432},
             "cpu": {"shares": 256, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
             "pids": {"limit": 42},
             "devices": [{"allow": false, "access": "rwm"}]
         });
+        if !v2() {
+            // v2 has no per-cgroup swappiness (refused there).
+            c["linux"]["resources"]["memory"]["swappiness"] = json!(20);
+        }
     });
     b.set_args(&["true"]);
     let id = b.id();
     b.create(&id);
     let pid = b.pid(&id);
-    assert_eq!(
-        read(cg("memory", &path).join("memory.limit_in_bytes")),
-        "67108864"
-    );
-    assert_eq!(
-        read(cg("memory", &path).join("memory.soft_limit_in_bytes")),
-        "33554432"
-    );
-    assert_eq!(read(cg("memory", &path).join("memory.swappiness")), "20");
-    assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "256");
-    assert_eq!(read(cg("cpu", &path).join("cpu.cfs_quota_us")), "50000");
-    assert_eq!(read(cg("cpuset", &path).join("cpuset.cpus")), "0");
-    assert_eq!(read(cg("pids", &path).join("pids.max")), "42");
-    let devices = read(cg("devices", &path).join("devices.list"));
-    assert!(
-        devices.contains("c 1:3 rwm") && !devices.contains("a *:* rwm"),
-        "{devices}"
-    );
+    if v2() {
+        let dir = cg("", &path);
+        assert_eq!(read(dir.join("memory.max")), "67108864");
+        assert_eq!(read(dir.join("memory.low")), "33554432");
+        // shares 256 converted as runc does: 1 + (256 - 2) * 9999 / 262142.
+        assert_eq!(read(dir.join("cpu.weight")), "10");
+        assert_eq!(read(dir.join("cpu.max")), "50000 100000");
+        assert_eq!(read(dir.join("cpuset.cpus")), "0");
+        assert_eq!(read(dir.join("pids.max")), "42");
+    } else {
+        assert_eq!(
+            read(cg("memory", &path).join("memory.limit_in_bytes")),
+            "67108864"
+        );
+        assert_eq!(
+            read(cg("memory", &path).join("memory.soft_limit_in_bytes")),
+            "33554432"
+        );
+        assert_eq!(read(cg("memory", &path).join("memory.swappiness")), "20");
+        assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "256");
+        assert_eq!(read(cg("cpu", &path).join("cpu.cfs_quota_us")), "50000");
+        assert_eq!(read(cg("cpuset", &path).join("cpuset.cpus")), "0");
+        assert_eq!(read(cg("pids", &path).join("pids.max")), "42");
+        let devices = read(cg("devices", &path).join("devices.list"));
+        assert!(
+            devices.contains("c 1:3 rwm") && !devices.contains("a *:* rwm"),
+            "{devices}"
+        );
+    }
     // The init is in it, in every hierarchy.
     let procs = read(cg("pids", &path).join("cgroup.procs"));
     assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
@@ -67,9 +103,8 @@ fn limits_land_in_the_cgroup_and_delete_removes_it() {
         "unified",
     ] {
         assert!(!cg(c, &path).exists(), "{c} cgroup left behind");
-        // The parent this test's cgroupsPath made (runtimes leave parents).
-        let _ = fs::remove_dir(cg(c, "/corten-it"));
     }
+    remove_parent("/corten-it");
     b.assert_clean(&id);
 }
 
@@ -126,12 +161,13 @@ fn delete_force_kills_what_escaped_the_init() {
 /// caller's own pids cgroup, which corten inherits from this test).
 fn default_pids_dir(id: &str) -> PathBuf {
     let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let controllers = if v2() { "" } else { "pids" };
     let path = own
         .lines()
         .find_map(|l| {
             l.splitn(3, ':')
                 .nth(2)
-                .filter(|_| l.split(':').nth(1) == Some("pids"))
+                .filter(|_| l.split(':').nth(1) == Some(controllers))
         })
         .unwrap_or("/")
         .to_string();
@@ -280,11 +316,16 @@ fn update_changes_the_limits_of_a_running_container() {
     ])
     .ok();
     assert_eq!(read(cg("pids", &path).join("pids.max")), "20");
-    assert_eq!(
-        read(cg("memory", &path).join("memory.limit_in_bytes")),
-        "134217728"
-    );
-    assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "512");
+    if v2() {
+        assert_eq!(read(cg("", &path).join("memory.max")), "134217728");
+        assert_eq!(read(cg("", &path).join("cpu.weight")), "20");
+    } else {
+        assert_eq!(
+            read(cg("memory", &path).join("memory.limit_in_bytes")),
+            "134217728"
+        );
+        assert_eq!(read(cg("cpu", &path).join("cpu.shares")), "512");
+    }
     // LinuxResources JSON from a file (the engines' way).
     let file = b.tmp.join("update.json");
     fs::write(&file, r#"{"pids": {"limit": 30}}"#).unwrap();
@@ -296,12 +337,7 @@ fn update_changes_the_limits_of_a_running_container() {
     b.delete_force(&id);
     b.corten(&["update", "--pids-limit", "5", &id])
         .fails_with(1, "does not exist");
-    for c in [
-        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
-        "unified",
-    ] {
-        let _ = fs::remove_dir(cg(c, "/corten-it-upd"));
-    }
+    remove_parent("/corten-it-upd");
     b.assert_clean(&id);
 }
 
@@ -396,4 +432,72 @@ fn new_parent_levels_of_a_cgroups_path_leave_with_the_container() {
     for c in ["pids", "memory", "cpu", "devices", "freezer"] {
         assert!(!cg(c, &top).exists(), "delete left {c}/{top}");
     }
+}
+
+/// `unified` keys are written as they are on v2 (after the converted
+/// values, which they override) and refused on v1; a key naming a path is
+/// refused everywhere.
+#[test]
+fn unified_keys_are_written_on_v2_and_refused_on_v1() {
+    let mut b = Bundle::new("cgunified");
+    let path = format!("/corten-it-unified-{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "pids": {"limit": 10},
+            "unified": {"memory.high": "50331648", "pids.max": "11"}
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    if v2() {
+        b.create(&id);
+        assert_eq!(read(cg("", &path).join("memory.high")), "50331648");
+        assert_eq!(read(cg("", &path).join("pids.max")), "11");
+        b.delete_force(&id);
+    } else {
+        b.corten(&["create", "--bundle", &b.dir_str(), &id])
+            .fails_with(1, "linux.resources.unified on a cgroup v1 host");
+    }
+    b.assert_clean(&id);
+    b.config_mut(|c| c["linux"]["resources"] = json!({"unified": {"../cgroup.procs": "1"}}));
+    if v2() {
+        b.corten(&["create", "--bundle", &b.dir_str(), &id])
+            .fails_with(1, "a control file name");
+    }
+    b.assert_clean(&id);
+    assert!(!cg("pids", &path).exists());
+}
+
+/// On v2 the blkio-era values arrive converted: a weight in io.weight
+/// (or as it is in BFQ's io.bfq.weight); hugetlb limits in
+/// hugetlb.<size>.max. (Throttles need a block device: unit-tested.)
+#[test]
+fn v1_style_block_io_and_hugetlb_limits_land_on_v2() {
+    if !v2() {
+        // The v1 files are the v1 unit tests' and docker.sh's business.
+        return;
+    }
+    let mut b = Bundle::new("cgio");
+    let path = format!("/corten-it-io-{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "blockIO": {"weight": 500},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.create(&id);
+    let dir = cg("", &path);
+    assert_eq!(read(dir.join("hugetlb.2MB.max")), "4194304");
+    if dir.join("io.bfq.weight").exists() {
+        assert!(read(dir.join("io.bfq.weight")).contains("default 500"));
+    } else {
+        // 1 + (500 - 10) * 9999 / 990
+        assert_eq!(read(dir.join("io.weight")), "default 4950");
+    }
+    b.delete_force(&id);
+    b.assert_clean(&id);
 }
