@@ -5,6 +5,7 @@
 //! `EINTR` where the call allows it. `unsafe` lives here and nowhere else: each
 //! block states the invariant that makes it sound.
 
+pub mod bpf;
 pub mod caps;
 mod error;
 pub mod fs;
