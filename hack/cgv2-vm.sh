@@ -1,27 +1,29 @@
 #!/bin/bash
 # Run a command inside a qemu VM whose only cgroup hierarchy is cgroup2 at
-# /sys/fs/cgroup, with every controller enabled, so that corten's cgroup
-# tests run on cgroup v2. This host is hybrid (v1 controllers) and has no
-# usable KVM, so the VM is Debian's own kernel under TCG booting a busybox
-# initramfs (docs: CONFORMANCE.md, "cgroup v2 on this machine").
+# /sys/fs/cgroup, every controller enabled, so that corten's cgroup tests run
+# on cgroup v2. This host is hybrid (v1 controllers) and has no usable KVM:
+# the VM is Debian's kernel under TCG with a busybox initramfs
+# (docs: CONFORMANCE.md, "cgroup v2 on this machine").
 #
-#   hack/cgv2-vm.sh [--] COMMAND [ARGS...]
+#   [CORTEN_BIN=..] [CORTEN_PROBE=..] [CORTEN_ROOTFS=..] [VM_FILES="F.."] \
+#       hack/cgv2-vm.sh [--] COMMAND [ARGS...]
 #
-# Host files carried into the VM, each at its same absolute (physical) path:
-#   CORTEN_BIN     the runtime     (default target/x86_64-unknown-linux-gnu/debug/corten)
-#   CORTEN_PROBE   the probe       (default target/x86_64-unknown-linux-gnu/release/probe)
-#   CORTEN_ROOTFS  a rootfs dir    (default bundles/busybox/rootfs)
+# Host files carried into the VM, each to its same absolute (physical) path:
+#   CORTEN_BIN     the runtime   (unset: target/x86_64-unknown-linux-gnu/debug/corten)
+#   CORTEN_PROBE   the probe     (unset: target/x86_64-unknown-linux-gnu/release/probe)
+#   CORTEN_ROOTFS  a rootfs dir  (unset: bundles/busybox/rootfs)
 #   VM_FILES       more files or directories, space-separated (a test binary)
-# A default that does not exist is left out. In the VM those three variables
-# name the copies, and RUST_* and CORTEN_IT_* pass through. The command runs as
-# root in the host's working directory (recreated, writable), stdin /dev/null,
-# with busybox applets on PATH, /tmp a tmpfs and cgroup2 at /sys/fs/cgroup.
-# Its stdout and stderr both arrive on this script's stdout; the script's own
-# lines go to stderr, and it exits with the command's status (125 when the VM
-# failed). Binaries must be static: no shared libraries are copied.
+# A default that does not exist, or a variable set empty, carries nothing. In
+# the VM the three variables name the copies, and RUST_* and CORTEN_IT_* pass
+# through. The command runs as root in the host's working directory
+# (recreated, writable), stdin /dev/null, busybox applets on PATH, /tmp a
+# tmpfs. Its stdout and stderr both come out on this script's stdout; the
+# script's own lines go to stderr. The exit status is the command's, or 125
+# when the VM failed or timed out. Binaries must be static: no libraries are
+# carried.
 #
 # Tunables: CGV2_VM_TIMEOUT (seconds, default 1200), CGV2_VM_MEM (MiB, 1536),
-# CGV2_VM_SMP (2). Cache and the full console log: target/cgv2-vm/.
+# CGV2_VM_SMP (2). The kernel cache and the last console log: target/cgv2-vm/.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,43 +41,45 @@ fail() {
 
 # Host tools, installed only when missing (apt needs root then).
 missing=()
-for pkg in qemu-system-x86 busybox-static cpio; do
+for pkg in qemu-system-x86 busybox-static cpio file xz-utils; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+	export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 # The kernel: unpacked from the .deb once (never installed) and cached. Only
 # the image is kept: serial, devtmpfs, tmpfs, cgroup2 and namespaces are built
 # in. The xz-packed vmlinux is unpacked from the bzImage so that qemu boots the
 # ELF through its PVH entry: decompressing under TCG costs 2.5 seconds a boot.
 mkdir -p "$cache"
-kernel=$(ls "$cache"/vmlinux-* 2>/dev/null | head -n1 || true)
+kernel=$(find "$cache" -maxdepth 1 -name 'vmlinux-*' | sort | tail -n1)
 if [ -z "$kernel" ]; then
 	# linux-image-amd64 is a metapackage: download the image it depends on.
 	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
 	[ -n "$pkg" ] || fail "cannot resolve linux-image-amd64 (apt-get update?)"
 	say "fetching kernel $pkg"
-	dl=$(mktemp -d)
+	dl=$work/kernel
+	mkdir "$dl"
 	(cd "$dl" && { apt-get download "$pkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get download "$pkg" >/dev/null; }; })
 	dpkg-deb --fsys-tarfile "$dl"/*.deb | tar -x -C "$dl" --wildcards './boot/vmlinuz-*'
 	bz=$(ls "$dl"/boot/vmlinuz-*)
-	off=$(grep -abo -m1 $'\xfd7zXZ\x00' "$bz" | head -n1 | cut -d: -f1)
+	off=$(LC_ALL=C grep -abo -m1 $'\xfd7zXZ\x00' "$bz" | head -n1 | cut -d: -f1)
 	[ -n "$off" ] || fail "$bz: no xz payload (the kernel is no longer xz-packed?)"
 	# xz complains about the bytes after the stream: they are not the kernel.
 	tail -c +$((off + 1)) "$bz" | xz -dc >"$dl/vmlinux" 2>/dev/null || true
 	file -b "$dl/vmlinux" | grep -q '^ELF 64-bit' || fail "$bz: cannot unpack vmlinux"
-	mv "$dl/vmlinux" "$cache/vmlinux-${bz##*/vmlinuz-}"
-	rm -rf "$dl"
-	kernel=$(ls "$cache"/vmlinux-* | head -n1)
+	kernel=$cache/vmlinux-${bz##*/vmlinuz-}
+	mv "$dl/vmlinux" "$kernel"
 fi
 
-# The files to carry, as absolute physical paths.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The files to carry, as absolute physical paths. A variable set but empty
+# carries nothing (a quick command needs no 50 MB debug runtime).
 carry=()
 envs=()
 for spec in CORTEN_BIN:target/x86_64-unknown-linux-gnu/debug/corten \
@@ -84,7 +88,7 @@ for spec in CORTEN_BIN:target/x86_64-unknown-linux-gnu/debug/corten \
 	var=${spec%%:*}
 	if [ -n "${!var:-}" ]; then
 		p=$(realpath -e "${!var}") || fail "$var=${!var} does not exist"
-	elif [ -e "$repo_root/${spec#*:}" ]; then
+	elif [ -z "${!var+set}" ] && [ -e "$repo_root/${spec#*:}" ]; then
 		p=$(realpath -e "$repo_root/${spec#*:}")
 	else
 		continue
@@ -110,19 +114,22 @@ quote() { for a; do printf "'%s' " "${a//\'/\'\\\'\'}"; done; }
 # The base tree: busybox, the two init stages, the command and its environment.
 base=$work/base
 mkdir -p "$base"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,root,vm}
+chmod 1777 "$base/tmp"
 cp /bin/busybox "$base/bin/busybox"
 ln -s busybox "$base/bin/sh"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$base/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$base/etc/group"
 echo '127.0.0.1 localhost cgv2-vm' >"$base/etc/hosts"
 {
-	echo "cd $(quote "$(pwd -P)")"
+	echo "mkdir -p $(quote "$(pwd -P)") && cd $(quote "$(pwd -P)")"
 	for e in "${envs[@]}"; do echo "export $(quote "$e")"; done
 	echo "set -- $(quote "$@")"
 } >"$base/vm/cmd"
 
-# Stage 1. pivot_root(2) fails while / is the initramfs (rootfs cannot be
-# moved), and corten pivots: so copy everything into a tmpfs and switch_root.
+# Stage 1. pivot_root(2) fails while / is the initramfs itself (the first
+# mount has no parent), and corten pivots. A bind mount of it moved onto /
+# has one, and costs nothing; copying into a tmpfs and switch_root, the usual
+# way, costs a second per 50 MB under TCG.
 # The kernel found no /dev/console in the archive: open it from devtmpfs.
 cat >"$base/init" <<'EOF'
 #!/bin/busybox sh
@@ -130,12 +137,11 @@ b=/bin/busybox
 $b mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
 $b mkdir /newroot
-$b mount -t tmpfs -o mode=0755 root /newroot
-for f in /*; do
-	case $f in /newroot | /dev | /proc | /sys) $b mkdir "/newroot$f" ;; *) $b cp -a "$f" /newroot/ ;; esac
-done
+$b mount --bind / /newroot
 $b mount --move /dev /newroot/dev
-exec $b switch_root /newroot /vm/init2
+cd /newroot
+$b mount --move . /
+exec $b chroot . /vm/init2
 EOF
 
 # Stage 2: the mounts a host has, cgroup2 with every controller, then the
@@ -149,7 +155,12 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
-mount -t tmpfs -o mode=1777 tmp /tmp
+# /tmp gets its own tmpfs, keeping what was carried there.
+mkdir /.tmp
+mount -t tmpfs -o mode=1777 tmp /.tmp
+cp -a /tmp/. /.tmp/
+mount --move /.tmp /tmp
+rmdir /.tmp
 mount -t tmpfs -o mode=0755 run /run
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
@@ -189,12 +200,12 @@ fi
 timeout=${CGV2_VM_TIMEOUT:-1200}
 start=$(date +%s.%N)
 set +e
-timeout -k 10 "$timeout" qemu-system-x86_64 -accel tcg -M pc -cpu max \
+timeout --foreground -k 10 "$timeout" qemu-system-x86_64 -accel tcg -M pc -cpu max \
 	-smp "${CGV2_VM_SMP:-2}" -m "${CGV2_VM_MEM:-1536}" \
 	-nodefaults -no-user-config -display none -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$work/initrd" \
 	-append "console=ttyS0 panic=-1 quiet mitigations=off cgroup_no_v1=all hugepages=8" \
-	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out </dev/null
+	-serial "file:$log" -chardev stdio,id=out -serial chardev:out </dev/null
 qemu_rc=$?
 set -e
 wall=$(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}')
@@ -203,6 +214,7 @@ marks=$(tr -d '\r' <"$log" | grep -a '^cgv2-vm: ' || true)
 exitline=$(grep '^cgv2-vm: exit ' <<<"$marks" || true)
 if [ -z "$exitline" ]; then
 	tail -n 40 "$log" | tr -d '\r' >&2
+	[ -s "$log" ] || say "no kernel output at all: is CGV2_VM_MEM too small for the initramfs?"
 	[ "$qemu_rc" -eq 124 ] && fail "timed out after ${timeout}s (console: $log)"
 	fail "the VM stopped before the command finished (qemu exit $qemu_rc; console: $log)"
 fi

@@ -386,41 +386,46 @@ fn exec_cgroup_joins_a_sub_cgroup() {
     let (id, _init) = running(&mut b);
     let pid = b.pid(&id);
     let host_view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let pids_path = host_view
+    // cgroup v2 (hack/cgv2-vm.sh): one hierarchy, paths without controllers.
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (prefix, mount) = if v2 {
+        ("0::", "/sys/fs/cgroup")
+    } else {
+        (":pids:", "/sys/fs/cgroup/pids")
+    };
+    let own = host_view
         .lines()
-        .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_string()))
-        .expect("a pids cgroup");
-    let sub = std::path::PathBuf::from("/sys/fs/cgroup/pids")
-        .join(pids_path.trim_start_matches('/'))
+        .find_map(|l| l.split_once(prefix).map(|(_, p)| p.to_string()))
+        .expect("the container's cgroup");
+    let sub = std::path::PathBuf::from(mount)
+        .join(own.trim_start_matches('/'))
         .join("sub");
     fs::create_dir(&sub).unwrap();
-    let out = b.corten(&[
-        "exec",
-        "--cgroup",
-        "pids:sub",
-        &id,
-        "cat",
-        "/proc/self/cgroup",
-    ]);
+    let arg = if v2 { "sub" } else { "pids:sub" };
+    let out = b.corten(&["exec", "--cgroup", arg, &id, "cat", "/proc/self/cgroup"]);
     out.ok();
-    let pids_line = out
-        .stdout
-        .lines()
-        .find(|l| l.contains(":pids:"))
-        .unwrap()
-        .to_string();
-    assert!(pids_line.ends_with(":pids:/sub"), "{}", out.stdout);
-    let memory_line = out
-        .stdout
-        .lines()
-        .find(|l| l.contains(":memory:"))
-        .unwrap()
-        .to_string();
+    let line = |needle: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} line: {}", out.stdout))
+            .to_string()
+    };
     assert!(
-        memory_line.ends_with(":memory:/"),
-        "other controllers stay: {}",
+        line(prefix).ends_with(&format!("{prefix}/sub")),
+        "{}",
         out.stdout
     );
+    if v2 {
+        b.corten(&["exec", "--cgroup", "pids:sub", &id, "true"])
+            .fails_with(1, "takes no controller");
+    } else {
+        assert!(
+            line(":memory:").ends_with(":memory:/"),
+            "other controllers stay: {}",
+            out.stdout
+        );
+    }
     b.corten(&["exec", "--cgroup", "nosuch", &id, "true"])
         .fails_with(1, "no such sub-cgroup");
     fs::remove_dir(&sub).unwrap();

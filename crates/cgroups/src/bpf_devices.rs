@@ -66,6 +66,12 @@ pub fn attach(dir: impl AsFd, rules: &[crate::devices::Rule]) -> Result<()> {
     Ok(())
 }
 
+/// Checks `rules` as [`attach`] does, for the v1 driver: a rule the v1
+/// kernel would silently ignore (a hole in a wildcard) is refused on both.
+pub fn check(rules: &[crate::devices::Rule]) -> Result<()> {
+    Emulator::from_rules(&rule::from_v1(rules)?).map(drop)
+}
+
 /// Descriptors of the device programs attached to `dir` now, taken before
 /// ours is attached so that it cannot be among them.
 fn attached(dir: BorrowedFd<'_>) -> sys::Result<Vec<OwnedFd>> {

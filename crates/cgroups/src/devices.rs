@@ -45,11 +45,18 @@ fn num(n: Option<i64>) -> String {
         .map_or("*".to_string(), |n| n.to_string())
 }
 
-/// The rules to write, in order.
-pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> Vec<Rule> {
+/// The rules to write, in order. A fifo rule is refused, as runc does:
+/// the kernel's device checks never see fifos, so it could not hold.
+pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> crate::Result<Vec<Rule>> {
     let mut out = Vec::new();
     for d in config {
         let kind = d.typ().map_or('a', kind_char);
+        if kind == 'p' {
+            return Err(crate::Error::Invalid(
+                "linux.resources.devices type \"p\": the device cgroup does not filter fifos"
+                    .into(),
+            ));
+        }
         let access = d.access().clone().unwrap_or_else(|| "rwm".into());
         let rule = if kind == 'a' {
             "a".to_string()
@@ -62,7 +69,7 @@ pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> Vec<Rule> {
         out.push((true, format!("{} {}:{} rwm", n.kind, n.major, n.minor)));
     }
     out.extend(ALWAYS_ALLOWED.iter().map(|r| (true, r.to_string())));
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -83,11 +90,17 @@ mod tests {
                 major: 8,
                 minor: 0,
             }],
-        );
+        )
+        .unwrap();
         assert_eq!(r[0], (false, "a".to_string()));
         assert_eq!(r[1], (true, "c 4:* rw".to_string()));
         assert_eq!(r[2], (true, "b 8:0 rwm".to_string()));
         assert_eq!(r[3], (true, "c *:* m".to_string()));
         assert!(r.contains(&(true, "c 1:3 rwm".to_string())));
+        let fifo: Vec<LinuxDeviceCgroup> = serde_json::from_value(
+            serde_json::json!([{"allow": true, "type": "p", "access": "rwm"}]),
+        )
+        .unwrap();
+        assert!(rules(&fifo, &[]).is_err());
     }
 }

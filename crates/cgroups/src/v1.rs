@@ -478,7 +478,9 @@ impl Manager for V1 {
             ));
         }
         if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
-            for (allow, rule) in devices::rules(rules, nodes) {
+            let rules = devices::rules(rules, nodes)?;
+            crate::bpf_devices::check(&rules)?;
+            for (allow, rule) in rules {
                 self.write(
                     "devices",
                     if allow {

@@ -218,7 +218,7 @@ impl Manager for V2 {
                 .map_err(|e| resources::explain(e, &file, &self.dir))?;
         }
         if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
-            crate::bpf_devices::attach(&self.open()?, &crate::devices::rules(rules, nodes))?;
+            crate::bpf_devices::attach(&self.open()?, &crate::devices::rules(rules, nodes)?)?;
         }
         Ok(())
     }
