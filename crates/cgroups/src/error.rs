@@ -5,6 +5,10 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("cgroup {}: {reason}", path.display())]
     Io { path: PathBuf, reason: String },
+    /// The caller may not write there (an unprivileged runtime, a
+    /// read-only cgroupfs): rootless runs go on without the cgroup.
+    #[error("cgroup {}: {reason}", path.display())]
+    Denied { path: PathBuf, reason: String },
     #[error("{0}")]
     Unsupported(String),
     #[error("invalid {0}")]
@@ -15,9 +19,14 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, e: &std::io::Error) -> Error {
         let s = e.to_string();
         let reason = s.split(" (os error").next().unwrap_or(&s).to_lowercase();
-        Error::Io {
-            path: path.into(),
-            reason,
+        let path = path.into();
+        if matches!(
+            e.raw_os_error(),
+            Some(libc::EACCES | libc::EPERM | libc::EROFS)
+        ) {
+            Error::Denied { path, reason }
+        } else {
+            Error::Io { path, reason }
         }
     }
 }

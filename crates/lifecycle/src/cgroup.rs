@@ -24,20 +24,32 @@ pub enum Policy {
     Cgroupfs,
     /// `--cgroup-manager=disabled`: none at all.
     Disabled,
+    /// Rootless (`--rootless`, or auto for an unprivileged caller): the
+    /// container's cgroup where the user may make it and move processes
+    /// into it (a delegated subtree); otherwise none, with a warning, as
+    /// runc does. A config that asks for limits then fails instead: a
+    /// limit is never dropped silently.
+    Rootless,
 }
 
 fn cg_err(e: cgroups::Error) -> Error {
     Error::Cgroup(e)
 }
 
-/// The container's cgroup, made from its config, or `None` when disabled.
-pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<Box<dyn Manager>>, Error> {
+/// The container's cgroup, made from its config, or `None` when disabled
+/// (or rootless without a writable cgroup: then `warnings` says so).
+pub fn plan(
+    spec: &Spec,
+    id: &str,
+    policy: Policy,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Box<dyn Manager>>, Error> {
     let linux = spec.linux().as_ref();
+    let limited = linux
+        .and_then(|l| l.resources().as_ref())
+        .is_some_and(crate::spec::has_resources);
     if policy == Policy::Disabled {
-        if linux
-            .and_then(|l| l.resources().as_ref())
-            .is_some_and(crate::spec::has_resources)
-        {
+        if limited {
             return Err(Error::Config(
                 "linux.resources needs a cgroup manager (--cgroup-manager is disabled)".into(),
             ));
@@ -47,7 +59,41 @@ pub fn plan(spec: &Spec, id: &str, policy: Policy) -> Result<Option<Box<dyn Mana
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
         .unwrap_or_else(|| PathBuf::from(format!("corten/{id}")));
-    cgroups::new(&path).map(Some).map_err(cg_err)
+    let cg = cgroups::new(&path).map_err(cg_err)?;
+    if policy != Policy::Rootless {
+        return Ok(Some(cg));
+    }
+    match probe(cg.as_ref()) {
+        Ok(()) => Ok(Some(cg)),
+        Err(e @ cgroups::Error::Denied { .. }) if limited => Err(Error::Config(format!(
+            "linux.resources needs a cgroup this user can write (rootless): {e}"
+        ))),
+        Err(e @ cgroups::Error::Denied { .. }) => {
+            warnings.push(format!(
+                "rootless: running without a cgroup, as it cannot be made here: {e}"
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(cg_err(e)),
+    }
+}
+
+/// Whether an unprivileged runtime can make the cgroup and move a process
+/// in and out (which takes write access up to the common ancestor of both
+/// cgroups, so a writable leaf is not enough). What it made is removed
+/// again when it cannot.
+fn probe(cg: &dyn Manager) -> Result<(), cgroups::Error> {
+    let me = std::process::id() as i32;
+    let made = cg.create();
+    let moved = made.and_then(|()| {
+        let joined = cg.join(me);
+        let left = cg.step_out(me);
+        joined.and(left)
+    });
+    if moved.is_err() {
+        let _ = cg.destroy();
+    }
+    moved
 }
 
 /// Creates the cgroup and gets the clone of the init into it: a

@@ -135,6 +135,12 @@ pub fn waitpid(pid: libc::pid_t, nohang: bool) -> Result<Option<(libc::pid_t, Ex
     }
 }
 
+/// The effective uid and gid of this process.
+pub fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid have no preconditions and cannot fail.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
 /// `kill(pid, sig)`.
 pub fn kill(pid: libc::pid_t, sig: i32) -> Result<()> {
     // SAFETY: kill has no memory effects; the caller chose `pid`.

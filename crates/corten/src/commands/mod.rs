@@ -37,7 +37,8 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
         return Ok(0);
     };
     check_cgroup_manager(cli)?;
-    let store = || Store::open(&root_dir(cli));
+    check_rootless(cli)?;
+    let store = || Store::open(&root_dir(cli)?);
     match command {
         Command::Create(args) => create::run(&store()?, args, log, cgroup_policy(cli)),
         Command::Start { id } => start::run(&store()?, id, log),
@@ -90,28 +91,54 @@ fn check_cgroup_manager(cli: &Cli) -> Result<(), Error> {
     }
 }
 
+/// runc's `--rootless true|false|auto`: auto (the default) means rootless
+/// for an unprivileged caller.
+fn rootless(cli: &Cli) -> bool {
+    match cli.rootless.as_deref() {
+        Some("true") => true,
+        Some("false") => false,
+        _ => sys::process::effective_ids().0 != 0,
+    }
+}
+
+fn check_rootless(cli: &Cli) -> Result<(), Error> {
+    match cli.rootless.as_deref() {
+        None | Some("true" | "false" | "auto") => Ok(()),
+        Some(other) => Err(Error::Config(format!(
+            "--rootless {other:?}: true, false or auto"
+        ))),
+    }
+}
+
 /// `--cgroup-manager=disabled` runs without cgroups.
 fn cgroup_policy(cli: &Cli) -> lifecycle::cgroup::Policy {
     match cli.cgroup_manager.as_deref() {
         Some("disabled") => lifecycle::cgroup::Policy::Disabled,
+        _ if rootless(cli) => lifecycle::cgroup::Policy::Rootless,
         _ => lifecycle::cgroup::Policy::Cgroupfs,
     }
 }
 
-/// `--root`, or /run/corten for root and $XDG_RUNTIME_DIR/corten otherwise.
-fn root_dir(cli: &Cli) -> PathBuf {
+/// `--root`, or /run/corten for root and $XDG_RUNTIME_DIR/corten (else
+/// /run/user/UID/corten) otherwise. An unprivileged user cannot make
+/// /run/user/UID: without it and without XDG_RUNTIME_DIR, say so.
+fn root_dir(cli: &Cli) -> Result<PathBuf, Error> {
     if let Some(r) = &cli.root {
-        return r.clone();
+        return Ok(r.clone());
     }
-    // SAFETY-free: geteuid through std's metadata of /proc/self.
-    let euid = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(0);
+    let euid = sys::process::effective_ids().0;
     if euid == 0 {
-        return PathBuf::from("/run/corten");
+        return Ok(PathBuf::from("/run/corten"));
     }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("corten"),
-        _ => PathBuf::from(format!("/run/user/{euid}/corten")),
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("corten"));
     }
+    let run_user = PathBuf::from(format!("/run/user/{euid}"));
+    if run_user.is_dir() {
+        return Ok(run_user.join("corten"));
+    }
+    Err(Error::Config(format!(
+        "no directory for this user's container state: XDG_RUNTIME_DIR is not set and {} does not exist (give --root DIR)",
+        run_user.display()
+    )))
 }

@@ -20,7 +20,7 @@ pub struct CreateOptions<'a> {
     /// Give the container its own session keyring (runc's default;
     /// `--no-new-keyring` turns it off).
     pub new_keyring: bool,
-    /// cgroupfs, or none with `--cgroup-manager=disabled`.
+    /// cgroupfs, none with `--cgroup-manager=disabled`, or rootless.
     pub cgroups: crate::cgroup::Policy,
     /// Where the pty master goes (process.terminal).
     pub console_socket: Option<&'a Path>,
@@ -60,7 +60,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_socket,
         opts.console_to_caller,
     )?;
-    let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups)?;
+    let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)?;
     let locked = store.create(opts.id)?;
     let dir = locked.dir().to_path_buf();
     let result = (|| {

@@ -5,6 +5,23 @@ use crate::spawn::sync::Message;
 
 use super::Context;
 
+/// Has the runtime write the id maps. An unprivileged runtime (rootless)
+/// writes them as this process's owner, through /proc/PID files that a
+/// non-dumpable process keeps root's (so would newuidmap refuse): the init
+/// is dumpable for the exchange only, as runc's nsexec does, while nothing
+/// but the runtime's own code runs in it.
+fn request_id_maps(ctx: &Context<'_>) -> Result<(), Error> {
+    let rootless = sys::process::effective_ids().0 != 0;
+    if rootless {
+        sys::process::set_dumpable(true).context("making the init dumpable for its id maps")?;
+    }
+    request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
+    if rootless {
+        sys::process::set_dumpable(false).context("making the process non-dumpable")?;
+    }
+    Ok(())
+}
+
 /// Puts the init into its namespaces. With a single-stage plan the clone
 /// already created them and only the id maps are left; otherwise this
 /// process joins paths, unshares, and forks the real init when a pid or time
@@ -13,7 +30,7 @@ pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
     let plan = ctx.plan;
     if plan.single_stage() {
         if plan.new_user() {
-            request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
+            request_id_maps(ctx)?;
             become_root()?;
         }
         return Ok(());
@@ -24,7 +41,7 @@ pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
     }
     if plan.new_user() {
         sys::ns::unshare(libc::CLONE_NEWUSER).context("creating user namespace")?;
-        request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
+        request_id_maps(ctx)?;
         become_root()?;
     }
     let rest = plan.new & !libc::CLONE_NEWUSER;

@@ -1,4 +1,11 @@
 //! Writing a child's user-namespace id maps and time-namespace offsets.
+//!
+//! Root writes /proc/PID/{uid,gid}_map itself. An unprivileged runtime
+//! (rootless) may write only a map of its own single id, and for gid_map
+//! only after setgroups is denied (else the container could drop a group
+//! that forbids it something). Anything more goes through Debian's
+//! setuid newuidmap/newgidmap (package uidmap), which check the ranges
+//! /etc/subuid and /etc/subgid grant the user.
 
 use std::collections::HashMap;
 
@@ -13,21 +20,108 @@ pub fn format_map(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// Writes the maps of `pid`. The runtime is privileged here; rootless maps
-/// (newuidmap) are the rootless issue's.
+/// One of the two maps, and who may write it.
+struct Map<'a> {
+    file: &'static str,
+    helper: &'static str,
+    maps: &'a [LinuxIdMapping],
+    /// The runtime's own effective id of this kind.
+    own: u32,
+}
+
+/// Writes the maps of `pid`.
 pub fn write_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<(), Error> {
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::Config(
             "a new user namespace needs linux.uidMappings and linux.gidMappings".into(),
         ));
     }
-    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, format_map(maps)).with_context(|| format!("writing {path}"))?;
+    let (euid, egid) = sys::process::effective_ids();
+    let maps = [
+        Map {
+            file: "uid_map",
+            helper: "newuidmap",
+            maps: uid,
+            own: euid,
+        },
+        Map {
+            file: "gid_map",
+            helper: "newgidmap",
+            maps: gid,
+            own: egid,
+        },
+    ];
+    for m in &maps {
+        if euid == 0 || is_own_id_only(m.maps, m.own) {
+            if euid != 0 && m.file == "gid_map" {
+                write_proc(pid, "setgroups", "deny")?;
+            }
+            write_proc(pid, m.file, &format_map(m.maps))?;
+        } else {
+            run_helper(pid, m)?;
+        }
     }
     Ok(())
 }
 
+/// Whether `maps` maps only the id `own`, which an unprivileged process
+/// may write itself.
+fn is_own_id_only(maps: &[LinuxIdMapping], own: u32) -> bool {
+    matches!(maps, [m] if m.host_id() == own && m.size() == 1)
+}
+
+fn write_proc(pid: i32, file: &str, text: &str) -> Result<(), Error> {
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).with_context(|| format!("writing {path}"))
+}
+
+/// `newuidmap PID ID HOSTID SIZE...`: its exit status and stderr are the
+/// error when it refuses (a range /etc/subuid does not grant, say).
+fn run_helper(pid: i32, m: &Map<'_>) -> Result<(), Error> {
+    let mut cmd = std::process::Command::new(m.helper);
+    cmd.arg(pid.to_string());
+    for id in m.maps {
+        cmd.args([
+            id.container_id().to_string(),
+            id.host_id().to_string(),
+            id.size().to_string(),
+        ]);
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "not found (Debian package uidmap)".to_string()
+            } else {
+                e.to_string()
+            };
+            Error::Config(format!(
+                "linux.{}: an unprivileged user needs {} to map more than its own id: {why}",
+                if m.file == "uid_map" {
+                    "uidMappings"
+                } else {
+                    "gidMappings"
+                },
+                m.helper
+            ))
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.trim().lines().last().unwrap_or("").to_string();
+    Err(Error::Failed(format!(
+        "{} failed ({}): {}",
+        m.helper,
+        out.status,
+        if stderr.is_empty() {
+            "no message"
+        } else {
+            &stderr
+        }
+    )))
+}
 /// Writes `linux.timeOffsets` to /proc/PID/timens_offsets.
 pub fn write_time_offsets(
     pid: i32,
