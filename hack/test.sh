@@ -17,15 +17,20 @@ fi
 # Debian packages the tests use (dpkg-deb and apt-get come with the system):
 # ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests,
 # script(1) (bsdutils) to give the terminal tests a terminal, libseccomp-dev (its
-# static library) as the oracle of the seccomp differential tests.
+# static library) as the oracle of the seccomp differential tests, uidmap
+# (newuidmap/newgidmap) for rootless containers with several id mappings.
 missing=()
-for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+# The rootless tests run the runtime as this user, with subordinate ids.
+id corten-it >/dev/null 2>&1 || useradd --create-home --shell /bin/sh corten-it
+grep -q '^corten-it:' /etc/subuid || usermod --add-subuids 200000-265535 corten-it
+grep -q '^corten-it:' /etc/subgid || usermod --add-subgids 200000-265535 corten-it
 # Toolchain components for the lint step.
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
 	rustup component add rustfmt clippy

@@ -339,9 +339,16 @@ pub struct Call<'a> {
     cwd: PathBuf,
     fds: Vec<(RawFd, RawFd)>,
     env: Vec<(String, String)>,
+    user: Option<(u32, u32)>,
 }
 
 impl Call<'_> {
+    /// Runs the runtime as an unprivileged user (uid, gid), no supplementary groups.
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
+        self
+    }
+
     /// Leaves out the automatic `--root <root>` (the test passes its own form of it).
     pub fn no_root(mut self) -> Self {
         self.with_root = false;
@@ -390,7 +397,15 @@ impl Call<'_> {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        let mut cmd = Command::new(bin());
+        let mut cmd = match self.user {
+            // std drops the supplementary groups when root sets a uid.
+            Some((uid, gid)) => {
+                let mut cmd = Command::new(self.bundle.runtime_for_users());
+                cmd.uid(uid).gid(gid);
+                cmd
+            }
+            None => Command::new(bin()),
+        };
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(&full)
             .current_dir(&self.cwd)
@@ -460,6 +475,17 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// A copy of the runtime in the test's temp dir, which any user may run
+    /// (the checkout itself may sit in a directory only root can enter).
+    pub fn runtime_for_users(&self) -> PathBuf {
+        let copy = self.tmp.join("corten-for-users");
+        if !copy.exists() {
+            fs::copy(bin(), &copy).expect("copy the runtime for users");
+            set_mode(&copy, 0o755);
+        }
+        copy
+    }
+
     /// Makes a fresh bundle: temp dir, private rootfs copy with the probe in `/bin/probe`, and a
     /// config made by `$CORTEN_BIN spec` in the bundle dir, then edited: absolute `root.path`,
     /// `process.terminal` false, `process.args` `["/bin/probe", "report"]`.
@@ -571,6 +597,7 @@ impl Bundle {
             cwd: self.tmp.clone(),
             fds: Vec::new(),
             env: Vec::new(),
+            user: None,
         }
     }
 

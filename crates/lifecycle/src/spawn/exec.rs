@@ -43,6 +43,21 @@ const KINDS: [(&str, i32); 8] = [
 /// Only effective for children: joined by the runtime before the clone.
 const FOR_CHILDREN: i32 = libc::CLONE_NEWPID | libc::CLONE_NEWTIME;
 
+/// The namespaces the runtime joins itself, before the clone: those only
+/// effective for children. An unprivileged runtime (rootless) may join them
+/// only from inside the container's user namespace, which owns them, so it
+/// joins that too (setns with several flags enters the user namespace
+/// first); it then acts as its own id mapped there.
+fn early_namespaces(flags: i32) -> i32 {
+    let early = flags & FOR_CHILDREN;
+    let rootless = sys::process::effective_ids().0 != 0;
+    if early != 0 && rootless && flags & libc::CLONE_NEWUSER != 0 {
+        early | libc::CLONE_NEWUSER
+    } else {
+        early
+    }
+}
+
 /// Starts the process; returns its pid once it has called execve, and the
 /// pty master when the caller keeps it.
 pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
@@ -61,9 +76,9 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     let min_fd = 3 + req.preserve_fds as i32;
     let child_end = Channel::new(super::raise(child_end.into_fd(), min_fd)?);
     let pidfd = super::raise(pidfd, min_fd)?;
-    if flags & FOR_CHILDREN != 0 {
-        sys::ns::setns(pidfd.as_fd(), flags & FOR_CHILDREN)
-            .context("joining the container's pid namespace")?;
+    let early = early_namespaces(flags);
+    if early != 0 {
+        sys::ns::setns(pidfd.as_fd(), early).context("joining the container's pid namespace")?;
     }
     let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
     let pid = match sys::process::fork_child(one, 0, None).context("clone3 of the exec process")? {
@@ -72,7 +87,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
             init::exec::main(init::exec::Context {
                 bundle: req.bundle,
                 pidfd: &pidfd,
-                ns_flags: flags & !FOR_CHILDREN,
+                ns_flags: flags & !early,
                 chan: child_end,
                 inherited_fds: req.inherited_fds,
                 seccomp: seccomp.as_ref(),

@@ -146,3 +146,27 @@ pub fn write_time_offsets(
     let path = format!("/proc/{pid}/timens_offsets");
     std::fs::write(&path, text).with_context(|| format!("writing {path}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(v: serde_json::Value) -> Vec<LinuxIdMapping> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn only_a_single_map_of_the_own_id_is_written_without_newuidmap() {
+        let own = maps(serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}]));
+        assert!(is_own_id_only(&own, 1000));
+        assert!(!is_own_id_only(&own, 1001));
+        let range = maps(serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 2}]));
+        assert!(!is_own_id_only(&range, 1000));
+        let two = maps(serde_json::json!([
+            {"containerID": 0, "hostID": 1000, "size": 1},
+            {"containerID": 1, "hostID": 100000, "size": 65536}
+        ]));
+        assert!(!is_own_id_only(&two, 1000));
+        assert_eq!(format_map(&two), "0 1000 1\n1 100000 65536\n");
+    }
+}
