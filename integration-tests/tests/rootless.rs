@@ -73,7 +73,7 @@ fn rootless_bundle(name: &str) -> (Bundle, TestUser) {
     (b, u)
 }
 
-fn as_user<'a>(b: &'a Bundle, u: &TestUser, args: &[&str]) -> Output {
+fn as_user(b: &Bundle, u: &TestUser, args: &[&str]) -> Output {
     b.call(args).run_as(u.uid, u.gid).output()
 }
 
