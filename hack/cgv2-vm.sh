@@ -13,6 +13,8 @@
 #   CORTEN_PROBE   the probe     (unset: target/x86_64-unknown-linux-gnu/release/probe)
 #   CORTEN_ROOTFS  a rootfs dir  (unset: bundles/busybox/rootfs)
 #   VM_FILES       more files or directories, space-separated (a test binary)
+#   VM_USERS       host users to have in the VM too: their /etc/passwd, group,
+#                  subuid and subgid lines (the rootless tests' user)
 # A default that does not exist, or a variable set empty, carries nothing. In
 # the VM the three variables name the copies, and RUST_* and CORTEN_IT_* pass
 # through. The command runs as root in the host's working directory
@@ -119,6 +121,12 @@ cp /bin/busybox "$base/bin/busybox"
 ln -s busybox "$base/bin/sh"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$base/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$base/etc/group"
+touch "$base/etc/subuid" "$base/etc/subgid"
+for user in ${VM_USERS:-}; do
+	for f in passwd group subuid subgid; do
+		grep "^$user:" "/etc/$f" >>"$base/etc/$f" || true
+	done
+done
 echo '127.0.0.1 localhost cgv2-vm' >"$base/etc/hosts"
 {
 	echo "mkdir -p $(quote "$(pwd -P)") && cd $(quote "$(pwd -P)")"

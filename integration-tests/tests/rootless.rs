@@ -223,3 +223,68 @@ fn users_cannot_reach_other_users_containers() {
     as_user(&b, &u, &["delete", "--force", &id]).ok();
     b.assert_clean(&id);
 }
+
+/// On cgroup v2 (the VM of hack/cgv2-vm.sh) a user with a delegated subtree
+/// gets a real cgroup: the runtime runs inside the subtree, the container's
+/// cgroup is made under it with the controllers the subtree delegates, and
+/// the limits land. (On this hybrid host rootless runs skip cgroups: see
+/// rootless_lifecycle_with_the_users_own_id.)
+#[test]
+fn rootless_on_cgroup_v2_uses_a_delegated_subtree() {
+    if !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return;
+    }
+    let (mut b, u) = rootless_bundle("rl-deleg");
+    // What a login manager gives a user: a directory it owns, with the
+    // files that delegate it, and its session inside.
+    let top = format!("corten-it-deleg-{}", std::process::id());
+    let deleg = std::path::PathBuf::from("/sys/fs/cgroup").join(&top);
+    fs::create_dir(&deleg).unwrap();
+    fs::create_dir(deleg.join("session")).unwrap();
+    for p in [
+        deleg.clone(),
+        deleg.join("cgroup.procs"),
+        deleg.join("cgroup.subtree_control"),
+        deleg.join("cgroup.threads"),
+        deleg.join("session"),
+        deleg.join("session/cgroup.procs"),
+    ] {
+        std::os::unix::fs::chown(&p, Some(u.uid), Some(u.gid)).unwrap();
+    }
+    let path = format!("/{top}/ctr");
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"pids": {"limit": 12}});
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    let dir = b.dir_str();
+    let user_call = |args: &[&str]| {
+        b.call(args)
+            .run_as(u.uid, u.gid)
+            .in_cgroup(&deleg.join("session"))
+            .output()
+    };
+    let created = user_call(&["create", "--bundle", &dir, &id]);
+    created.ok();
+    assert!(
+        !created.stderr.contains("without a cgroup"),
+        "{}",
+        created.stderr
+    );
+    let ctr = deleg.join("ctr");
+    assert_eq!(
+        fs::read_to_string(ctr.join("pids.max")).unwrap().trim(),
+        "12"
+    );
+    let procs = fs::read_to_string(ctr.join("cgroup.procs")).unwrap();
+    assert!(
+        procs.lines().any(|l| l == b.pid(&id).to_string()),
+        "{procs}"
+    );
+    user_call(&["delete", "--force", &id]).ok();
+    assert!(!ctr.exists(), "the container's cgroup is left");
+    b.assert_clean(&id);
+    fs::remove_dir(deleg.join("session")).unwrap();
+    fs::remove_dir(&deleg).unwrap();
+}

@@ -340,12 +340,21 @@ pub struct Call<'a> {
     fds: Vec<(RawFd, RawFd)>,
     env: Vec<(String, String)>,
     user: Option<(u32, u32)>,
+    cgroup: Option<PathBuf>,
 }
 
 impl Call<'_> {
     /// Runs the runtime as an unprivileged user (uid, gid), no supplementary groups.
     pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
         self.user = Some((uid, gid));
+        self
+    }
+
+    /// With [`Call::run_as`]: starts the runtime in the cgroup v2 directory
+    /// `dir` (moved there while still root), as a login manager starts a
+    /// user's session in the subtree delegated to it.
+    pub fn in_cgroup(mut self, dir: &Path) -> Self {
+        self.cgroup = Some(dir.to_path_buf());
         self
     }
 
@@ -397,14 +406,44 @@ impl Call<'_> {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        let mut cmd = match self.user {
+        let mut cmd = match (self.user, &self.cgroup) {
             // std drops the supplementary groups when root sets a uid.
-            Some((uid, gid)) => {
+            (Some((uid, gid)), None) => {
                 let mut cmd = Command::new(self.bundle.runtime_for_users());
                 cmd.uid(uid).gid(gid);
                 cmd
             }
-            None => Command::new(bin()),
+            (Some((uid, gid)), Some(dir)) => {
+                let mut cmd = Command::new(self.bundle.runtime_for_users());
+                let procs = std::ffi::CString::new(
+                    dir.join("cgroup.procs")
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
+                .expect("cgroup path");
+                // SAFETY: the closure runs in the forked child before exec and only makes
+                // async-signal-safe calls (open, write, close, setgroups, setgid, setuid) on
+                // a string allocated before the fork. std applies its own uid after this
+                // closure would run, too late to move the process as root: it is done here.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                        if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                            return Err(io::Error::last_os_error());
+                        }
+                        libc::close(fd);
+                        if libc::setgroups(0, std::ptr::null()) != 0
+                            || libc::setgid(gid) != 0
+                            || libc::setuid(uid) != 0
+                        {
+                            return Err(io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                cmd
+            }
+            (None, _) => Command::new(bin()),
         };
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(&full)
@@ -598,6 +637,7 @@ impl Bundle {
             fds: Vec::new(),
             env: Vec::new(),
             user: None,
+            cgroup: None,
         }
     }
 
