@@ -324,3 +324,45 @@ fn mount_ns_holder(extra: &[&str]) -> (std::process::Child, i32) {
     }
     (child, pid)
 }
+
+/// runtime-tools linux_ns_itype: a config with no namespaces at all shares
+/// every one of the runtime's, the mount namespace included. The mounts it
+/// makes are then the host's, under the rootfs: the host's own / is left as
+/// it was (even with a read-only root), and delete takes them all away
+/// (runc leaves them behind).
+#[test]
+fn no_namespaces_share_the_hosts_and_delete_removes_their_mounts() {
+    let mut b = Bundle::new("nsnone");
+    b.config_mut(|c| {
+        c["linux"]["namespaces"] = json!([]);
+        c.as_object_mut().expect("config").remove("hostname");
+        c["root"]["readonly"] = json!(true);
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    let pid = b.pid(&id);
+    for ns in ["mnt", "pid", "net", "ipc", "uts", "cgroup", "user"] {
+        assert_eq!(ns_of(pid, ns), host_ns(ns), "{ns}");
+    }
+    let mounts = mounts_under(&b.rootfs);
+    assert!(
+        mounts.iter().any(|m| m.ends_with("/rootfs/proc")),
+        "{mounts:?}"
+    );
+    // The read-only root is the rootfs bind, not the host's filesystem.
+    let probe = b.tmp.join("host-still-writable");
+    fs::write(&probe, "yes").expect("the host's filesystem stays writable");
+    let out = b.corten(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "touch /x 2>&1; cat /proc/1/cmdline >/dev/null; echo done",
+    ]);
+    out.ok();
+    assert!(out.stdout.contains("Read-only"), "{}", out.stdout);
+    b.delete_force(&id);
+    assert_eq!(mounts_under(&b.rootfs), Vec::<String>::new());
+    b.assert_clean(&id);
+}

@@ -61,6 +61,14 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_to_caller,
     )?;
     let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)?;
+    // Without a mount namespace the container's mounts are the host's:
+    // which mount at the rootfs was there before, to tell ours after.
+    let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
+    let mount_before = if host_mounts {
+        crate::rootfs::host::top_mount_id(&bundle.rootfs)?
+    } else {
+        None
+    };
     let locked = store.create(opts.id)?;
     let dir = locked.dir().to_path_buf();
     let result = (|| {
@@ -84,6 +92,12 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         if let Some(cg) = &cgroup {
             crate::cgroup::apply(cg.as_ref(), &bundle.spec)?;
         }
+        let host_rootfs_mount = if host_mounts {
+            crate::rootfs::host::top_mount_id(&bundle.rootfs)?
+                .filter(|id| Some(*id) != mount_before)
+        } else {
+            None
+        };
         let start_time = state::process_start_time(pid)
             .ok_or_else(|| Error::InitDied(Some("it exited during setup".into())))?;
         locked.save(&State {
@@ -105,6 +119,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             hooks: bundle.spec.hooks().clone(),
             has_process: bundle.spec.process().is_some(),
             cgroup: cgroup.as_ref().map(|cg| cg.placement()),
+            host_rootfs_mount,
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
@@ -131,6 +146,15 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             }
             if let Some(cg) = &cgroup {
                 let _ = crate::cgroup::destroy(&cg.placement());
+            }
+            if host_mounts {
+                // The init is dead: a mount on top that was not there
+                // before is its rootfs bind.
+                if let Ok(Some(id)) = crate::rootfs::host::top_mount_id(&bundle.rootfs) {
+                    if Some(id) != mount_before {
+                        let _ = crate::rootfs::host::release(&bundle.rootfs, id);
+                    }
+                }
             }
             let _ = locked.remove();
             Err(e)

@@ -50,6 +50,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
     if let Some(placement) = state.as_ref().and_then(|s| s.cgroup.as_ref()) {
         crate::cgroup::destroy(placement)?;
     }
+    if let Some(s) = &state {
+        if let Some(id) = s.host_rootfs_mount {
+            crate::rootfs::host::release(&s.rootfs, id)?;
+        }
+    }
     let warnings = match &state {
         Some(st) => crate::hooks::run_saved("poststop", |h| h.poststop(), st, "stopped"),
         None => Vec::new(),

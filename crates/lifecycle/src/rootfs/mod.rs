@@ -9,6 +9,7 @@
 mod cgroupfs;
 mod copyup;
 mod devices;
+pub mod host;
 pub(crate) mod idmap;
 mod mounts;
 mod paths;
@@ -28,6 +29,9 @@ pub use mounts::MountOptions;
 /// The rootfs, bound onto itself and ready to become `/`.
 pub struct Root {
     fd: OwnedFd,
+    /// In the runtime's own mount namespace: no pivot_root, which would
+    /// move the host's root (see [`enter`]).
+    host_mounts: bool,
 }
 
 /// Sets the hostname and domain name of the (new) UTS namespace.
@@ -61,17 +65,23 @@ pub fn prepare(
             "the mount namespace's /proc does not show the container init (it belongs to another pid namespace): corten mounts through /proc/self/fd".into(),
         ));
     }
-    // Our mount changes must never reach the host: make every mount in this
-    // namespace a slave (or private) before touching anything.
-    let prop = root_propagation(spec)?;
-    let first = if prop == Some(libc::MS_PRIVATE) {
-        libc::MS_PRIVATE
-    } else {
-        libc::MS_SLAVE
-    };
-    sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
-        .context("making / a slave mount")?;
-    // pivot_root needs the new root to be a mount point.
+    let host_mounts = plan.host_mounts();
+    if !host_mounts {
+        // Our mount changes must never reach the host: make every mount in
+        // this namespace a slave (or private) before touching anything.
+        let prop = root_propagation(spec)?;
+        let first = if prop == Some(libc::MS_PRIVATE) {
+            libc::MS_PRIVATE
+        } else {
+            libc::MS_SLAVE
+        };
+        sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
+            .context("making / a slave mount")?;
+    }
+    // pivot_root needs the new root to be a mount point. Sharing the host's
+    // mount namespace, it is also the one mount that holds every other one
+    // the container makes (delete detaches it, and with it them all), and
+    // what a read-only root remounts instead of the host's filesystem.
     sys::mount::mount(
         Some(&bundle.rootfs),
         &bundle.rootfs,
@@ -80,6 +90,17 @@ pub fn prepare(
         None,
     )
     .context("binding the rootfs onto itself")?;
+    if host_mounts {
+        // The host's / must not change; its peers must not see our mounts.
+        sys::mount::mount(
+            None,
+            &bundle.rootfs,
+            None,
+            libc::MS_PRIVATE | libc::MS_REC,
+            None,
+        )
+        .context("making the rootfs private")?;
+    }
     let fd = sys::fs::openat(None, &bundle.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
         .context("opening the rootfs")?;
     let ctx = mounts::Ctx {
@@ -105,15 +126,19 @@ pub fn prepare(
         resolve::mkdir_all(fd.as_fd(), p.cwd(), 0o755)
             .with_context(|| format!("creating cwd {}", p.cwd().display()))?;
     }
-    Ok(Root { fd })
+    Ok(Root { fd, host_mounts })
 }
 
 /// Makes the rootfs `/`: pivot_root(".", ".") from a descriptor, or with
-/// `--no-pivot` a move mount and chroot (for initramfs hosts).
+/// `--no-pivot` a move mount and chroot (for initramfs hosts). In the
+/// host's mount namespace, chroot alone: pivot_root or a move to / there
+/// would change the root of every process on the host.
 pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
     sys::fs::fchdir(root.fd.as_fd()).context("entering the rootfs")?;
     let here = Path::new(".");
-    if no_pivot {
+    if root.host_mounts {
+        sys::fs::chroot(here).context("chroot into the rootfs")?;
+    } else if no_pivot {
         sys::mount::mount(Some(here), Path::new("/"), None, libc::MS_MOVE, None)
             .context("moving the rootfs to /")?;
         sys::fs::chroot(here).context("chroot into the rootfs")?;

@@ -75,6 +75,13 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Whether the init stays in the runtime's mount namespace (the config
+    /// has no mount namespace).
+    pub fn host_mounts(&self) -> bool {
+        self.new & libc::CLONE_NEWNS == 0
+            && !self.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWNS)
+    }
+
     /// Whether the init needs a new user namespace (and so id maps).
     pub fn new_user(&self) -> bool {
         self.new & libc::CLONE_NEWUSER != 0

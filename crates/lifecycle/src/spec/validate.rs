@@ -50,14 +50,6 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         .as_ref()
         .ok_or_else(|| Error::Config("linux section is missing".into()))?;
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
-    if !namespaces
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Mount)
-    {
-        return Err(Error::Config(
-            "linux.namespaces must include a mount namespace: corten never changes the host's mounts".into(),
-        ));
-    }
     for (i, a) in namespaces.iter().enumerate() {
         if namespaces[..i].iter().any(|b| b.typ() == a.typ()) {
             return Err(Error::Config(format!(
@@ -128,6 +120,20 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
 
 /// Whether `r` asks for anything: an empty object, or a device list that
 /// allows everything, asks for nothing.
+/// Whether the container shares the runtime's mount namespace (no mount
+/// namespace in the config): its mounts are made on the host, under the
+/// rootfs, and the root is entered with chroot.
+pub fn shares_host_mounts(spec: &oci_spec::runtime::Spec) -> bool {
+    let namespaces = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default();
+    !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+}
+
 pub fn has_resources(r: &oci_spec::runtime::LinuxResources) -> bool {
     let devices_restrict = r.devices().iter().flatten().any(|d| {
         !(d.allow()

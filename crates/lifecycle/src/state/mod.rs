@@ -59,6 +59,10 @@ pub struct State {
     /// The container's cgroup directories (none when disabled).
     #[serde(default)]
     pub cgroup: Option<cgroups::Placement>,
+    /// Without a mount namespace: the id of the rootfs bind that holds the
+    /// container's mounts on the host, detached by delete (rootfs/host.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_rootfs_mount: Option<u64>,
 }
 
 fn yes() -> bool {
@@ -420,6 +424,7 @@ mod tests {
             hooks: None,
             has_process: true,
             cgroup: None,
+            host_rootfs_mount: None,
         }
     }
 
