@@ -32,9 +32,9 @@ fn top_mount_id_in(mountinfo: &str, path: &Path) -> Option<u64> {
     // Later lines are mounted later: the last at a mount point is on top.
     mountinfo
         .lines()
+        .rev()
         .filter(|l| l.split(' ').nth(4) == Some(want.as_str()))
-        .filter_map(|l| l.split(' ').next()?.parse().ok())
-        .last()
+        .find_map(|l| l.split(' ').next()?.parse().ok())
 }
 
 /// Detaches the mount `id` at `rootfs` (with everything mounted above it),
