@@ -291,6 +291,8 @@ fn unsupported_commands() {
     let id = b.id();
     b.create(&id);
     let before = b.state(&id);
+    // runc's global --criu is accepted (and has nothing to do here).
+    b.corten(&["--criu", "/usr/sbin/criu", "state", &id]).ok();
     for args in [
         vec!["checkpoint", id.as_str()],
         vec!["restore", id.as_str()],
@@ -331,5 +333,36 @@ fn systemd_cgroup_manager_is_refused() {
         b.corten(&[flag, "create", "--bundle", &b.dir_str(), &id])
             .fails_with(1, "systemd cgroup manager is not supported yet");
         b.assert_clean(&id);
+    }
+}
+
+/// `--debug`, or runc's `--log-level debug`, adds the debug lines to the
+/// log; without them a successful create logs nothing.
+#[test]
+fn debug_and_log_level_debug_log_the_steps() {
+    let mut b = Bundle::new("logdebug");
+    b.set_args(&["true"]);
+    for (n, flags) in [
+        vec!["--debug"],
+        vec!["--log-level", "debug"],
+        vec!["--log-level", "info"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let log = b.tmp.join(format!("log-{n}.txt"));
+        let id = b.id();
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend(["--log".into(), log.to_string_lossy().into_owned()]);
+        args.extend(["create".into(), "--bundle".into(), b.dir_str(), id.clone()]);
+        b.corten(&args).ok();
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let quiet = flags.contains(&"info");
+        assert_eq!(
+            text.contains(&format!("container {id} created")),
+            !quiet,
+            "{flags:?}: {text:?}"
+        );
+        b.delete_force(&id);
     }
 }

@@ -33,7 +33,9 @@ fn main() {
     let logger = log::Logger {
         file: cli.log.clone(),
         format: cli.log_format,
-        debug: cli.debug,
+        // runc's --log-level: debug shows the debug lines; the other
+        // levels are what corten logs anyway (warnings and errors).
+        debug: cli.debug || cli.log_level.as_deref() == Some("debug"),
     };
     let starts_containers = matches!(
         cli.command,
