@@ -6,13 +6,15 @@
 #   integration-tests/e2e/podman.sh [--runc]     (--runc: the same checks with Debian's runc)
 #
 # Everything lives in a temporary directory and is removed at the end:
-# containers, image, storage, the runtime's --root, the network.
+# containers, image, storage, the runtime's --root, the network. The last
+# checks run rootless podman as the test user corten-it (hack/test.sh makes
+# it), with its own configuration, storage and XDG_RUNTIME_DIR there too.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 select_runtime "$@"
 
-need=(podman conmon netavark aardvark-dns iptables bsdutils)
+need=(podman conmon netavark aardvark-dns iptables bsdutils uidmap)
 [ "$runtime_name" = runc ] && need+=(runc)
 install_missing "${need[@]}"
 
@@ -55,10 +57,33 @@ export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/stora
 img=localhost/corten-e2e-busybox
 pm() { podman --network-config-dir "$work/net" "$@"; }
 
+# Rootless podman as the test user: everything of the user's is under $rl.
+rl_user=corten-it
+rl=$work/rootless
+rootless_cleanup() {
+	[ -d "$rl/tmp" ] || return 0
+	upm rm -af -t 0 >/dev/null 2>&1
+	upm rmi -af >/dev/null 2>&1
+	# podman's pause process holds the user namespace: it is ours to end.
+	local pause
+	pause=$(cat "$rl/tmp/pause.pid" 2>/dev/null)
+	if [ -n "$pause" ] && [ "$(cat "/proc/$pause/comm" 2>/dev/null)" = catatonit ]; then
+		kill "$pause"
+	fi
+}
+# upm ARGS...: podman as the user, with only its own environment.
+upm() {
+	setpriv --reuid="$rl_user" --regid="$rl_user" --init-groups env -i PATH="$PATH" \
+		HOME="$rl/home" USER="$rl_user" LOGNAME="$rl_user" XDG_RUNTIME_DIR="$rl/run" \
+		CONTAINERS_CONF="$rl/containers.conf" CONTAINERS_STORAGE_CONF="$rl/storage.conf" \
+		podman --runtime "$rl/bin/$runtime_name" "$@"
+}
+
 cleanup() {
 	pm rm -af -t 0 >/dev/null 2>&1
 	pm network rm -f corten-e2e >/dev/null 2>&1
 	pm rmi -af >/dev/null 2>&1
+	rootless_cleanup
 	# vfs has no mounts, but a failed run may leave shm or netns mounts.
 	remove_work "$work"
 }
@@ -120,5 +145,76 @@ for i in 1 2 3 4; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 check "four containers in parallel" "parallel-1 parallel-2 parallel-3 parallel-4" sh -c "cat $work/par1 $work/par2 $work/par3 $work/par4 | tr '\n' ' '"
+
+# Rootless: the test user runs podman, which sets up a user namespace
+# mapping the user to root and its /etc/subuid range after it (through
+# newuidmap) and runs the runtime in it, as root of that namespace. The
+# runtime keeps its state in the user's XDG_RUNTIME_DIR, without cgroups on
+# cgroup v1. The user owns $rl; files of its subordinate ids in the storage
+# are removed by root with the rest.
+if ! rl_uid=$(id -u "$rl_user" 2>/dev/null) || ! grep -q "^$rl_user:" /etc/subuid /etc/subgid; then
+	failed=$((failed + 1))
+	echo "FAIL rootless: no user $rl_user with /etc/subuid and /etc/subgid ranges (hack/test.sh makes it)"
+else
+	rl_gid=$(id -g "$rl_user")
+	IFS=: read -r _ rl_subuid rl_nsubuid < <(grep "^$rl_user:" /etc/subuid)
+	IFS=: read -r _ rl_subgid rl_nsubgid < <(grep "^$rl_user:" /etc/subgid)
+	# $work is root's 0700: let the user through to its own directory, which
+	# holds a copy of the runtime (the checkout may be closed to others).
+	chmod 0711 "$work"
+	mkdir -p "$rl/bin" "$rl/home" "$rl/run" "$rl/tmp"
+	cp "$runtime_bin" "$rl/bin/$runtime_name"
+	chmod 0755 "$rl/bin" "$rl/bin/$runtime_name"
+	# Rootless podman takes the storage from rootless_storage_path (graphroot
+	# and runroot are for root); its runroot is in XDG_RUNTIME_DIR.
+	cat >"$rl/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$rl/events.log"
+runtime = "$runtime_name"
+runtime_supports_json = ["corten", "runc", "crun"]
+tmp_dir = "$rl/tmp"
+static_dir = "$rl/libpod"
+volume_path = "$rl/volumes"
+[engine.runtimes]
+$runtime_name = ["$rl/bin/$runtime_name"]
+CONF
+	cat >"$rl/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+rootless_storage_path = "$rl/storage"
+CONF
+	chown -R "$rl_user:$rl_user" "$rl"
+	chmod 0700 "$rl" "$rl/run"
+	tar -C "$rootfs" -c . | upm import --change 'CMD ["/bin/sh"]' - "$img" >/dev/null 2>&1
+	# One attached run (each takes ~20 s here) for its output and exit code.
+	upm run --rm --network none "$img" sh -c \
+		'echo uid=$(id -u); awk "{print \"uid_map\", \$1, \$2, \$3}" /proc/self/uid_map; awk "{print \"gid_map\", \$1, \$2, \$3}" /proc/self/gid_map; exit 7' \
+		>"$work/rl-run.out" 2>&1
+	rc=$?
+	check_code "rootless: run passes the exit code" 7 sh -c "exit $rc"
+	check "rootless: run, id -u is 0" "uid=0" cat "$work/rl-run.out"
+	check "rootless: uid_map and gid_map: the user, then its subordinate range" \
+		"uid_map 0 $rl_uid 1;uid_map 1 $rl_subuid $rl_nsubuid;gid_map 0 $rl_gid 1;gid_map 1 $rl_subgid $rl_nsubgid" \
+		cat "$work/rl-run.out"
+	cid=$(upm run -d --network none "$img" sh -c "$loop")
+	check "rootless: run -d is running" "running" upm inspect -f '{{.State.Status}}' "$cid"
+	check "rootless: the runtime's state is in XDG_RUNTIME_DIR" "" test -f "$rl/run/$runtime_name/$cid/state.json"
+	check "rootless: exec" "in-exec 0" upm exec "$cid" sh -c 'echo in-exec $(id -u)'
+	check_code "rootless: exec passes the exit code" 5 upm exec "$cid" sh -c 'exit 5'
+	check "rootless: logs" "tick" upm logs "$cid"
+	check "rootless: stop" "" upm stop -t 10 "$cid"
+	check "rootless: stopped with exit 0" "0" upm inspect -f '{{.State.ExitCode}}' "$cid"
+	check "rootless: rm" "" upm rm "$cid"
+	# keep-id: the runtime makes a user namespace inside podman's, the user's
+	# own id mapped to itself.
+	cid=$(upm run -d --network none --userns keep-id "$img" sleep 60)
+	check "rootless: --userns keep-id" "uid=$rl_uid;uid_map $rl_uid 0 1" upm exec "$cid" sh -c \
+		'echo uid=$(id -u); awk "{print \"uid_map\", \$1, \$2, \$3}" /proc/self/uid_map'
+	upm rm -f -t 0 "$cid" >/dev/null 2>&1
+fi
 
 summary podman "$runtime_name"

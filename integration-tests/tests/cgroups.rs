@@ -69,8 +69,8 @@ fn limits_land_in_the_cgroup_and_delete_removes_it() {
         let dir = cg("", &path);
         assert_eq!(read(dir.join("memory.max")), "67108864");
         assert_eq!(read(dir.join("memory.low")), "33554432");
-        // shares 256 converted as runc does: 1 + (256 - 2) * 9999 / 262142.
-        assert_eq!(read(dir.join("cpu.weight")), "10");
+        // shares 256 converted as runc and crun do (see v2::resources).
+        assert_eq!(read(dir.join("cpu.weight")), "35");
         assert_eq!(read(dir.join("cpu.max")), "50000 100000");
         assert_eq!(read(dir.join("cpuset.cpus")), "0");
         assert_eq!(read(dir.join("pids.max")), "42");
@@ -110,12 +110,23 @@ fn limits_land_in_the_cgroup_and_delete_removes_it() {
 
 /// Regression (review): with no cgroups a deny-all device rule was
 /// accepted and not enforced; a container with CAP_MKNOD could reach any
-/// device.
+/// device. Regression (review, session 3): a config without device rules
+/// (`corten spec`'s) got no filter at all; runc's rules start from deny-all.
 #[test]
 fn device_rules_are_enforced() {
+    for rules in [json!([{"allow": false, "access": "rwm"}]), json!(null)] {
+        device_rules_hold(rules);
+    }
+}
+
+fn device_rules_hold(rules: serde_json::Value) {
     let mut b = Bundle::new("cgdevices");
     b.config_mut(|c| {
-        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        if rules.is_null() {
+            c["linux"].as_object_mut().unwrap().remove("resources");
+        } else {
+            c["linux"]["resources"] = json!({ "devices": rules });
+        }
         for set in ["bounding", "effective", "permitted"] {
             c["process"]["capabilities"][set]
                 .as_array_mut()
@@ -129,6 +140,29 @@ fn device_rules_are_enforced() {
         b.run_ok().lines().collect::<Vec<_>>(),
         ["denied", "null-ok"]
     );
+}
+
+/// Regression (review): a container whose cgroupsPath was another
+/// container's parent cgroup took it over, and its delete killed the other
+/// container. An existing cgroup with processes in or below it is refused.
+#[test]
+fn a_populated_cgroup_is_refused() {
+    let mut b = Bundle::new("cgpopulated");
+    let top = format!("/corten-it-pop-{}", b.id());
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(format!("{top}/a")));
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let a = b.id();
+    b.create_start(&a);
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(top));
+    b.set_args(&["true"]);
+    let other = b.id();
+    b.corten(&["run", "--bundle", &b.dir_str(), &other])
+        .fails_with(1, "is not empty");
+    b.assert_no_state_dir(&other);
+    assert_eq!(b.state(&a)["status"], "running");
+    b.delete_force(&a);
+    b.assert_clean(&a);
+    remove_parent(&top);
 }
 
 /// Without a pid namespace a double-forked child leaves the init's tree;
@@ -171,6 +205,14 @@ fn default_pids_dir(id: &str) -> PathBuf {
         })
         .unwrap_or("/")
         .to_string();
+    // v2 takes a relative path beside the runtime's own cgroup (runc's fs2).
+    let path = if v2() {
+        std::path::Path::new(&path)
+            .parent()
+            .map_or(path.clone(), |p| p.display().to_string())
+    } else {
+        path
+    };
     cg("pids", &path).join("corten").join(id)
 }
 
@@ -318,7 +360,7 @@ fn update_changes_the_limits_of_a_running_container() {
     assert_eq!(read(cg("pids", &path).join("pids.max")), "20");
     if v2() {
         assert_eq!(read(cg("", &path).join("memory.max")), "134217728");
-        assert_eq!(read(cg("", &path).join("cpu.weight")), "20");
+        assert_eq!(read(cg("", &path).join("cpu.weight")), "59");
     } else {
         assert_eq!(
             read(cg("memory", &path).join("memory.limit_in_bytes")),

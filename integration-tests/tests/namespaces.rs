@@ -337,6 +337,12 @@ fn no_namespaces_share_the_hosts_and_delete_removes_their_mounts() {
         c["linux"]["namespaces"] = json!([]);
         c.as_object_mut().expect("config").remove("hostname");
         c["root"]["readonly"] = json!(true);
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
     });
     b.set_args(&[PROBE, "sleep", "30"]);
     let id = b.id();
@@ -362,7 +368,36 @@ fn no_namespaces_share_the_hosts_and_delete_removes_their_mounts() {
     ]);
     out.ok();
     assert!(out.stdout.contains("Read-only"), "{}", out.stdout);
+    // Regression (review): an exec from another mount namespace landed on
+    // the host's /, which setns(CLONE_NEWNS) gives, not the init's chroot.
+    let elsewhere = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private"])
+        .arg(bin())
+        .args(["--root", &b.root_str(), "exec", &id, "sh", "-c"])
+        .arg("test -e /bin/probe && echo inside || echo outside")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&elsewhere.stdout).trim(), "inside");
+    // Regression (review): a mount stacked on the root made delete skip
+    // every mount; now each detach takes the top until the rootfs bind.
+    b.corten(&["exec", &id, "mount", "-t", "tmpfs", "stacked", "/"])
+        .ok();
     b.delete_force(&id);
     assert_eq!(mounts_under(&b.rootfs), Vec::<String>::new());
+    b.assert_clean(&id);
+}
+
+/// Without a mount namespace, a rootfs that is the host's / would have the
+/// container's mounts cover the host's: refused before anything is made.
+#[test]
+fn no_mount_namespace_with_the_hosts_root_is_refused() {
+    let mut b = Bundle::new("nsnoneroot");
+    b.config_mut(|c| {
+        c["linux"]["namespaces"] = json!([]);
+        c["root"]["path"] = json!("/");
+    });
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "root.path is the host's /");
     b.assert_clean(&id);
 }

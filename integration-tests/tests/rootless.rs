@@ -169,7 +169,7 @@ fn rootless_subordinate_ranges_go_through_newuidmap() {
 }
 
 /// Without a cgroup it may write, a rootless create that asks for limits is
-/// refused rather than run without them.
+/// refused rather than run without them; device rules alone run.
 #[test]
 fn rootless_limits_without_a_writable_cgroup_are_refused() {
     let (mut b, u) = rootless_bundle("rl-limits");
@@ -178,6 +178,15 @@ fn rootless_limits_without_a_writable_cgroup_are_refused() {
     let dir = b.dir_str();
     as_user(&b, &u, &["create", "--bundle", &dir, &id])
         .fails_with(1, "needs a cgroup this user can write");
+    b.assert_clean(&id);
+    // Device rules are no limit here (runc's rule): every engine sends
+    // them, and the user's own permissions bound the nodes bound in.
+    b.config_mut(|c| {
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]})
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    as_user(&b, &u, &["run", "--bundle", &dir, &id]).ok();
     b.assert_clean(&id);
 }
 

@@ -40,9 +40,16 @@ fn kind_char(t: LinuxDeviceType) -> char {
     }
 }
 
-fn num(n: Option<i64>) -> String {
-    n.filter(|n| *n >= 0)
-        .map_or("*".to_string(), |n| n.to_string())
+/// A major or minor number: absent or -1 is the wildcard; another negative
+/// number is a mistake, not a wildcard.
+fn num(n: Option<i64>) -> crate::Result<String> {
+    match n {
+        None | Some(-1) => Ok("*".to_string()),
+        Some(n) if (0..=i64::from(u32::MAX)).contains(&n) => Ok(n.to_string()),
+        Some(n) => Err(crate::Error::Invalid(format!(
+            "linux.resources.devices: device number {n}"
+        ))),
+    }
 }
 
 /// The rules to write, in order. A fifo rule is refused, as runc does:
@@ -61,7 +68,7 @@ pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> crate::Result<Vec<
         let rule = if kind == 'a' {
             "a".to_string()
         } else {
-            format!("{kind} {}:{} {access}", num(d.major()), num(d.minor()))
+            format!("{kind} {}:{} {access}", num(d.major())?, num(d.minor())?)
         };
         out.push((d.allow(), rule));
     }

@@ -11,6 +11,9 @@ pub enum Error {
     Denied { path: PathBuf, reason: String },
     #[error("{0}")]
     Unsupported(String),
+    /// The kernel did not get there in time (a freeze).
+    #[error("{0}")]
+    TimedOut(String),
     #[error("invalid {0}")]
     Invalid(String),
 }

@@ -30,7 +30,7 @@ pub use v2::V2;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 use serde::{Deserialize, Serialize};
 
 /// Where a container's cgroup is, enough to find it again after `create`:
@@ -63,9 +63,12 @@ pub trait Manager {
     /// Moves `pid` back to the runtime's own cgroups after it stepped in
     /// for a clone (drivers without [`Manager::clone_into`]).
     fn step_out(&self, pid: i32) -> Result<()>;
-    /// Applies resource limits. `devices` are the config's device nodes,
-    /// which runc allows on top of the rules.
-    fn apply(&self, resources: &LinuxResources, devices: &[DeviceNode]) -> Result<()>;
+    /// Applies resource limits (all but the device rules).
+    fn apply(&self, resources: &LinuxResources) -> Result<()>;
+    /// Sets the device rules, runc's way: from deny-all, the config's
+    /// rules, then an allow for each of the config's device nodes
+    /// (`nodes`), then the devices every container may use.
+    fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[DeviceNode]) -> Result<()>;
     /// The processes in the container's cgroup and its sub-cgroups.
     fn procs(&self) -> Result<Vec<i32>>;
     /// Freezes (`true`) or thaws every process, waiting until done.
@@ -129,6 +132,20 @@ fn procs_under(dir: &Path) -> Result<Vec<i32>> {
         pids.extend(procs_under(&sub)?);
     }
     Ok(pids)
+}
+
+/// An existing cgroup becomes a container's only while no process is in
+/// it or below it (runc's rule): delete kills what is in the cgroup, and
+/// must never reach another container's or the host's processes.
+fn check_unpopulated(dir: &Path) -> Result<()> {
+    if procs_under(dir)?.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "cgroupsPath: {} is not empty (processes are in it or below it)",
+            dir.display()
+        )))
+    }
 }
 
 /// The directories below a cgroup directory.
@@ -214,7 +231,7 @@ fn wait_for(what: &str, mut reached: impl FnMut() -> Result<bool>) -> Result<()>
     let deadline = std::time::Instant::now() + FREEZE_TIMEOUT;
     while !reached()? {
         if std::time::Instant::now() > deadline {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::TimedOut(format!(
                 "the cgroup did not reach {what} in {FREEZE_TIMEOUT:?}"
             )));
         }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
 use crate::devices::{self, Node};
 use crate::mountinfo::{self, Hierarchy};
@@ -34,6 +34,14 @@ impl V1 {
                 "cgroupsPath {}: \"..\" is not allowed",
                 cgroups_path.display()
             )));
+        }
+        if cgroups_path
+            .components()
+            .all(|c| matches!(c, std::path::Component::RootDir))
+        {
+            return Err(Error::Invalid(
+                "cgroupsPath: the root cgroup cannot be a container's".into(),
+            ));
         }
         let mut dirs = Vec::new();
         let mut runtime_dirs = Vec::new();
@@ -111,7 +119,9 @@ impl V1 {
     fn make_dir(&self, h: &Hierarchy, dir: &Path) -> Result<()> {
         match std::fs::create_dir(dir) {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return crate::check_unpopulated(dir)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(dir, &e)),
         }
@@ -123,6 +133,9 @@ impl V1 {
             match std::fs::create_dir(level) {
                 Ok(()) if level != dir => self.made_parents.borrow_mut().push(level.to_path_buf()),
                 Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == dir => {
+                    crate::check_unpopulated(dir)?
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
             }
@@ -293,7 +306,7 @@ impl Manager for V1 {
         Some(state_is_frozen(dir))
     }
 
-    fn apply(&self, r: &LinuxResources, nodes: &[Node]) -> Result<()> {
+    fn apply(&self, r: &LinuxResources) -> Result<()> {
         if let Some(m) = r.memory() {
             if m.kernel().is_some() || m.kernel_tcp().is_some() {
                 return Err(Error::Unsupported(
@@ -477,20 +490,22 @@ impl Manager for V1 {
                 "linux.resources.unified on a cgroup v1 host".into(),
             ));
         }
-        if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
-            let rules = devices::rules(rules, nodes)?;
-            crate::bpf_devices::check(&rules)?;
-            for (allow, rule) in rules {
-                self.write(
-                    "devices",
-                    if allow {
-                        "devices.allow"
-                    } else {
-                        "devices.deny"
-                    },
-                    &rule,
-                )?;
-            }
+        Ok(())
+    }
+
+    fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<()> {
+        let rules = devices::rules(config, nodes)?;
+        crate::bpf_devices::check(&rules)?;
+        // From deny-all, where runc's rules start: a new cgroup inherits
+        // its parent's list, which allows everything on most hosts.
+        self.write("devices", "devices.deny", "a")?;
+        for (allow, rule) in rules {
+            let file = if allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            };
+            self.write("devices", file, &rule)?;
         }
         Ok(())
     }
@@ -550,11 +565,11 @@ mod tests {
         touch(&base.join("blkio/c1"), &["blkio.bfq.weight"]);
         let zero: LinuxResources =
             serde_json::from_value(serde_json::json!({"blockIO": {"weight": 0}})).unwrap();
-        v.apply(&zero, &[]).unwrap();
+        v.apply(&zero).unwrap();
         assert!(!base.join("blkio/c1/blkio.weight").exists());
         let set: LinuxResources =
             serde_json::from_value(serde_json::json!({"blockIO": {"weight": 300}})).unwrap();
-        v.apply(&set, &[]).unwrap();
+        v.apply(&set).unwrap();
         let bfq = std::fs::read_to_string(base.join("blkio/c1/blkio.bfq.weight")).unwrap();
         assert_eq!(bfq, "300");
         std::fs::remove_dir_all(&base).unwrap();
@@ -616,7 +631,9 @@ mod tests {
             "devices": [{"allow": false, "access": "rwm"}]
         }))
         .unwrap();
-        v.apply(&r, &[]).unwrap();
+        v.apply(&r).unwrap();
+        v.set_devices(r.devices().as_deref().unwrap_or_default(), &[])
+            .unwrap();
         let read = |p: &str| std::fs::read_to_string(base.join(p)).unwrap();
         assert_eq!(read("memory/c1/memory.limit_in_bytes"), "1048576");
         assert_eq!(read("memory/c1/memory.memsw.limit_in_bytes"), "2097152");
@@ -626,7 +643,7 @@ mod tests {
         assert_eq!(read("devices/c1/devices.deny"), "a");
         let missing: LinuxResources =
             serde_json::from_value(serde_json::json!({"blockIO": {"weight": 100}})).unwrap();
-        let e = v.apply(&missing, &[]).unwrap_err().to_string();
+        let e = v.apply(&missing).unwrap_err().to_string();
         assert!(e.contains("blkio cgroup controller is not mounted"), "{e}");
         std::fs::remove_dir_all(&base).unwrap();
     }

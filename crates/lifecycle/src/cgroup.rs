@@ -45,9 +45,11 @@ pub fn plan(
     warnings: &mut Vec<String>,
 ) -> Result<Option<Box<dyn Manager>>, Error> {
     let linux = spec.linux().as_ref();
-    let limited = linux
-        .and_then(|l| l.resources().as_ref())
-        .is_some_and(crate::spec::has_resources);
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    // Device rules alone need no cgroup where there is none by choice
+    // (disabled, as crun) or by right (rootless, as runc): every engine and
+    // `corten spec` send them.
+    let limited = resources.is_some_and(crate::spec::has_limits);
     if policy == Policy::Disabled {
         if limited {
             return Err(Error::Config(
@@ -96,7 +98,7 @@ fn probe(cg: &dyn Manager) -> Result<(), cgroups::Error> {
     moved
 }
 
-/// Creates the cgroup and gets the clone of the init into it: a
+/// Gets the clone of the init into the container's cgroup: a
 /// descriptor for CLONE_INTO_CGROUP where the driver has one, or else the
 /// runtime inside it until [`ForClone::leave`], which steps back out and
 /// says if that failed; dropping without it (an error path) tries the same.
@@ -107,9 +109,8 @@ pub struct ForClone<'a> {
 }
 
 impl<'a> ForClone<'a> {
-    /// Creates `cg` and readies the clone into it.
+    /// Readies the clone into `cg`, made by then.
     pub fn enter(cg: &'a dyn Manager) -> Result<ForClone<'a>, Error> {
-        cg.create().map_err(cg_err)?;
         if let Some(fd) = cg.clone_into().map_err(cg_err)? {
             return Ok(ForClone {
                 cg,
@@ -169,12 +170,21 @@ pub fn device_nodes(spec: &Spec) -> Vec<cgroups::DeviceNode> {
         .collect()
 }
 
-/// Applies `linux.resources`.
-pub fn apply(cg: &dyn Manager, spec: &Spec) -> Result<(), Error> {
-    let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+/// Applies `linux.resources`, and the device rules even when the config
+/// has none: every container's devices are filtered, as with runc.
+/// Rootless, device rules are left out (runc's rule): the user's own
+/// permissions on the nodes bound in bound it already, and the device
+/// controller is not the user's to program.
+pub fn apply(cg: &dyn Manager, spec: &Spec, policy: Policy) -> Result<(), Error> {
+    let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    if let Some(r) = r {
+        cg.apply(r).map_err(cg_err)?;
+    }
+    if policy == Policy::Rootless {
         return Ok(());
-    };
-    cg.apply(r, &device_nodes(spec)).map_err(cg_err)
+    }
+    let rules = r.and_then(|r| r.devices().as_deref()).unwrap_or_default();
+    cg.set_devices(rules, &device_nodes(spec)).map_err(cg_err)
 }
 
 /// SIGKILLs whatever is still in a saved cgroup and removes it.
@@ -207,9 +217,7 @@ pub fn update(
     if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(Error::Unsupported("updating device rules".into()));
     }
-    cgroups::open(placement)
-        .apply(resources, &[])
-        .map_err(cg_err)
+    cgroups::open(placement).apply(resources).map_err(cg_err)
 }
 
 /// Moves `pid` into a saved cgroup, or sub-cgroups of it (`exec --cgroup`).

@@ -10,6 +10,7 @@ pub mod caps;
 mod error;
 pub mod fs;
 pub mod mount;
+pub mod netlink;
 pub mod ns;
 pub mod process;
 pub mod sched;

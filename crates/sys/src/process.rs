@@ -141,6 +141,16 @@ pub fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
+/// Whether this process runs in a user namespace other than the initial
+/// one (whose uid_map is the identity over all ids): rootless podman runs
+/// the runtime as root of such a namespace.
+pub fn in_user_namespace() -> bool {
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(map) => map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
+        Err(_) => false,
+    }
+}
+
 /// `kill(pid, sig)`.
 pub fn kill(pid: libc::pid_t, sig: i32) -> Result<()> {
     // SAFETY: kill has no memory effects; the caller chose `pid`.

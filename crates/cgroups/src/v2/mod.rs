@@ -12,7 +12,7 @@ mod stats;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources};
 
 use crate::devices::Node;
 use crate::{write_file, Error, Manager, Placement, Result};
@@ -51,7 +51,10 @@ fn under(root: &Path, path: &Path) -> PathBuf {
 
 impl V2 {
     /// The cgroup at `cgroups_path`: absolute in the hierarchy, or relative
-    /// to the runtime's own cgroup (runc's cgroupfs driver does the same).
+    /// to the parent of the runtime's own cgroup, as runc's fs2 driver
+    /// takes it: the runtime's own cgroup has processes (the runtime's,
+    /// its caller's), so under cgroup2's "no internal processes" rule it
+    /// could not delegate controllers to a child.
     pub fn new(cgroups_path: &Path, own_cgroup: &str) -> Result<V2> {
         Self::new_in(Path::new(ROOT), cgroups_path, own_cgroup)
     }
@@ -70,7 +73,7 @@ impl V2 {
         let path = if cgroups_path.is_absolute() {
             cgroups_path.to_path_buf()
         } else {
-            own.join(cgroups_path)
+            own.parent().unwrap_or(&own).join(cgroups_path)
         };
         let dir = under(root, &path);
         if dir == root {
@@ -122,6 +125,9 @@ impl V2 {
                     self.made_parents.borrow_mut().push(level.to_path_buf())
                 }
                 Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == self.dir => {
+                    crate::check_unpopulated(level)?
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
             }
@@ -209,18 +215,23 @@ impl Manager for V2 {
     }
 
     fn step_out(&self, pid: i32) -> Result<()> {
+        if self.runtime_dir.as_os_str().is_empty() {
+            // A saved placement: the runtime never stepped in.
+            return Err(Error::Invalid("no runtime cgroup to step back to".into()));
+        }
         write_file(&self.runtime_dir.join("cgroup.procs"), &pid.to_string())
     }
 
-    fn apply(&self, r: &LinuxResources, nodes: &[Node]) -> Result<()> {
+    fn apply(&self, r: &LinuxResources) -> Result<()> {
         for (file, value) in resources::writes(r, &self.dir)? {
             write_file(&self.dir.join(&file), &value)
                 .map_err(|e| resources::explain(e, &file, &self.dir))?;
         }
-        if let Some(rules) = r.devices().as_deref().filter(|d| !d.is_empty()) {
-            crate::bpf_devices::attach(&self.open()?, &crate::devices::rules(rules, nodes)?)?;
-        }
         Ok(())
+    }
+
+    fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<()> {
+        crate::bpf_devices::attach(&self.open()?, &crate::devices::rules(config, nodes)?)
     }
 
     fn procs(&self) -> Result<Vec<i32>> {
@@ -278,11 +289,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn relative_paths_sit_under_the_runtimes_own_cgroup() {
+    fn relative_paths_sit_beside_the_runtimes_own_cgroup() {
         let root = Path::new("/sys/fs/cgroup");
-        let v = V2::new_in(root, Path::new("corten/c1"), "0::/session\n").unwrap();
-        assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/session/corten/c1"));
-        assert_eq!(v.runtime_dir, PathBuf::from("/sys/fs/cgroup/session"));
+        let v = V2::new_in(root, Path::new("corten/c1"), "0::/user/session\n").unwrap();
+        assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/user/corten/c1"));
+        assert_eq!(v.runtime_dir, PathBuf::from("/sys/fs/cgroup/user/session"));
+        let v = V2::new_in(root, Path::new("corten/c1"), "0::/\n").unwrap();
+        assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/corten/c1"));
         let v = V2::new_in(root, Path::new("/abs/c1"), "0::/session\n").unwrap();
         assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/abs/c1"));
         assert!(V2::new_in(root, Path::new("/a/../../etc"), "0::/\n").is_err());

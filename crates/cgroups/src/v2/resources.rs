@@ -16,12 +16,21 @@ fn refuse(what: &str) -> Error {
 }
 
 /// cpu.shares (2..262144, default 1024) to cpu.weight (1..10000, default
-/// 100), linearly, as runc's ConvertCPUSharesToCgroupV2Value.
+/// 100) as runc (since 1.3.2, opencontainers/cgroups) and crun (since
+/// 1.23) convert it: a quadratic in log2(shares) through the minimum, the
+/// maximum and the default, so that 1024 shares are weight 100. (The
+/// linear formula before it made 1024 shares weight 39.)
 pub fn cpu_weight(shares: u64) -> u64 {
-    if shares == 0 {
-        return 0;
+    match shares {
+        0 => 0,
+        1..=2 => 1,
+        262_144.. => 10_000,
+        _ => {
+            let l = (shares as f64).log2();
+            let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+            10f64.powf(exponent).ceil() as u64
+        }
     }
-    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
 }
 
 /// blkio.weight (10..1000) to io.weight (1..10000).
@@ -312,7 +321,11 @@ mod tests {
     #[test]
     fn v1_values_are_converted_as_runc_does() {
         assert_eq!(cpu_weight(2), 1);
-        assert_eq!(cpu_weight(1024), 39);
+        assert_eq!(cpu_weight(3), 2);
+        assert_eq!(cpu_weight(256), 35);
+        assert_eq!(cpu_weight(1024), 100);
+        assert_eq!(cpu_weight(2048), 174);
+        assert_eq!(cpu_weight(262_143), 10_000);
         assert_eq!(cpu_weight(262_144), 10_000);
         assert_eq!(io_weight(10), 1);
         assert_eq!(io_weight(500), 4950);
@@ -333,7 +346,7 @@ mod tests {
         assert_eq!(get(&w, "memory.max"), ["1048576"]);
         assert_eq!(get(&w, "memory.swap.max"), ["2097152"]);
         assert_eq!(get(&w, "memory.low"), ["524288"]);
-        assert_eq!(get(&w, "cpu.weight"), ["39"]);
+        assert_eq!(get(&w, "cpu.weight"), ["100"]);
         assert_eq!(get(&w, "cpu.max"), ["50000 100000"]);
         assert_eq!(get(&w, "cpuset.cpus"), ["0"]);
         assert_eq!(get(&w, "pids.max"), ["10"]);

@@ -72,6 +72,9 @@ pub fn collect(dir: &Path) -> Value {
     let usage = num(dir, "memory.current");
     // v1's memsw counted memory and swap together; runc keeps that meaning.
     let swap_usage = num(dir, "memory.swap.current") + usage;
+    // ...and its limit likewise: swap.max plus memory.max, unless either
+    // is unlimited.
+    let swap_limit = limit(dir, "memory.swap.max").saturating_add(limit(dir, "memory.max"));
     let pids_limit = match read(dir, "pids.max").trim() {
         "max" | "" => 0,
         v => v.parse().unwrap_or(0),
@@ -94,7 +97,7 @@ pub fn collect(dir: &Path) -> Value {
         "memory": {
             "cache": mstat.get("file").copied().unwrap_or(0),
             "usage": {"usage": usage, "limit": limit(dir, "memory.max"), "max": num(dir, "memory.peak"), "failcnt": 0},
-            "swap": {"usage": swap_usage, "limit": limit(dir, "memory.swap.max"), "max": 0, "failcnt": 0},
+            "swap": {"usage": swap_usage, "limit": swap_limit, "max": 0, "failcnt": 0},
             "kernel": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "kernelTCP": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "raw": raw,

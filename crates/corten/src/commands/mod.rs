@@ -92,12 +92,13 @@ fn check_cgroup_manager(cli: &Cli) -> Result<(), Error> {
 }
 
 /// runc's `--rootless true|false|auto`: auto (the default) means rootless
-/// for an unprivileged caller.
+/// for an unprivileged caller, and for root of a user namespace (rootless
+/// podman runs the runtime so), as runc decides.
 fn rootless(cli: &Cli) -> bool {
     match cli.rootless.as_deref() {
         Some("true") => true,
         Some("false") => false,
-        _ => sys::process::effective_ids().0 != 0,
+        _ => sys::process::effective_ids().0 != 0 || sys::process::in_user_namespace(),
     }
 }
 
@@ -127,10 +128,14 @@ fn root_dir(cli: &Cli) -> Result<PathBuf, Error> {
         return Ok(r.clone());
     }
     let euid = sys::process::effective_ids().0;
-    if euid == 0 {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    // Root of a user namespace (rootless podman) cannot write /run: its
+    // XDG_RUNTIME_DIR is the user's, as runc decides.
+    let userns_root = euid == 0 && sys::process::in_user_namespace();
+    if euid == 0 && !(userns_root && xdg.is_some()) {
         return Ok(PathBuf::from("/run/corten"));
     }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    if let Some(d) = xdg {
         return Ok(PathBuf::from(d).join("corten"));
     }
     let run_user = PathBuf::from(format!("/run/user/{euid}"));

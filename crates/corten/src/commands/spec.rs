@@ -70,6 +70,7 @@ pub fn default_config() -> Value {
         ],
         "linux": {
             "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
@@ -89,6 +90,11 @@ pub fn rootless_config(uid: u32, gid: u32) -> Value {
     linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
     linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
     linux["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}, {"type": "user"}]);
+    // No cgroup settings: the user may have no cgroup to set them in.
+    linux
+        .as_object_mut()
+        .expect("linux is an object")
+        .remove("resources");
     let mounts = v["mounts"]
         .as_array_mut()
         .expect("default config has mounts");

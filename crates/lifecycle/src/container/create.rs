@@ -61,6 +61,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_to_caller,
     )?;
     let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)?;
+
     // Without a mount namespace the container's mounts are the host's:
     // which mount at the rootfs was there before, to tell ours after.
     let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
@@ -70,6 +71,15 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         None
     };
     let locked = store.create(opts.id)?;
+    // Made before the rest, so that the cleanup below never touches a
+    // cgroup this create did not make (an existing one with processes is
+    // refused here, and must be left as it is).
+    if let Some(cg) = &cgroup {
+        if let Err(e) = cg.create() {
+            let _ = locked.remove();
+            return Err(Error::Cgroup(e));
+        }
+    }
     let dir = locked.dir().to_path_buf();
     let result = (|| {
         let fifo_path = dir.join(EXEC_FIFO);
@@ -90,7 +100,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         let pid = init.pid();
         // Limits apply before the container's code runs: the init is parked.
         if let Some(cg) = &cgroup {
-            crate::cgroup::apply(cg.as_ref(), &bundle.spec)?;
+            crate::cgroup::apply(cg.as_ref(), &bundle.spec, opts.cgroups)?;
         }
         let host_rootfs_mount = if host_mounts {
             crate::rootfs::host::top_mount_id(&bundle.rootfs)?

@@ -41,6 +41,10 @@ pub(crate) struct Context<'a> {
     pub keyring: Option<&'a std::ffi::CStr>,
     /// The compiled linux.seccomp, if any.
     pub seccomp: Option<&'a seccomp::Filter>,
+    /// The runtime is not the host's root (an unprivileged user, or root
+    /// of a user namespace, as under rootless podman), decided before the
+    /// clone: inside a new, unmapped user namespace every id reads 65534.
+    pub unprivileged: bool,
 }
 
 /// The child's entry point.
@@ -69,7 +73,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
-    let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns)?;
+    let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns, ctx.unprivileged)?;
     // Hooks see the mounts but not yet the new root.
     let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.

@@ -11,12 +11,11 @@ use super::Context;
 /// is dumpable for the exchange only, as runc's nsexec does, while nothing
 /// but the runtime's own code runs in it.
 fn request_id_maps(ctx: &Context<'_>) -> Result<(), Error> {
-    let rootless = sys::process::effective_ids().0 != 0;
-    if rootless {
+    if ctx.unprivileged {
         sys::process::set_dumpable(true).context("making the init dumpable for its id maps")?;
     }
     request(ctx, Message::RequestIdMaps, Message::IdMapsWritten)?;
-    if rootless {
+    if ctx.unprivileged {
         sys::process::set_dumpable(false).context("making the process non-dumpable")?;
     }
     Ok(())

@@ -28,23 +28,37 @@ fn escape(path: &Path) -> String {
 }
 
 fn top_mount_id_in(mountinfo: &str, path: &Path) -> Option<u64> {
-    let want = escape(path);
     // Later lines are mounted later: the last at a mount point is on top.
-    mountinfo
-        .lines()
-        .rev()
-        .filter(|l| l.split(' ').nth(4) == Some(want.as_str()))
-        .find_map(|l| l.split(' ').next()?.parse().ok())
+    mount_ids_at(mountinfo, path).last().copied()
 }
 
-/// Detaches the mount `id` at `rootfs` (with everything mounted above it),
-/// if it is still the one on top there.
+/// Detaches the mount `id` at `rootfs` with everything mounted above it:
+/// a mount stacked on it (by the container, or a second container on the
+/// same rootfs) is detached first, each detach taking the top one.
 pub fn release(rootfs: &Path, id: u64) -> Result<(), Error> {
-    if top_mount_id(rootfs)? != Some(id) {
-        return Ok(());
+    for _ in 0..64 {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading mountinfo")?;
+        if !mount_ids_at(&text, rootfs).contains(&id) {
+            return Ok(());
+        }
+        sys::mount::umount(rootfs, libc::MNT_DETACH).with_context(|| {
+            format!("unmounting the container's mounts at {}", rootfs.display())
+        })?;
     }
-    sys::mount::umount(rootfs, libc::MNT_DETACH)
-        .with_context(|| format!("unmounting the container's mounts at {}", rootfs.display()))
+    Err(Error::Failed(format!(
+        "{}: the container's rootfs mount is still there under 64 others",
+        rootfs.display()
+    )))
+}
+
+/// The ids of the mounts at `path`, bottom first.
+fn mount_ids_at(mountinfo: &str, path: &Path) -> Vec<u64> {
+    let want = escape(path);
+    mountinfo
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some(want.as_str()))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect()
 }
 
 #[cfg(test)]

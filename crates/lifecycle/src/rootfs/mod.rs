@@ -50,8 +50,13 @@ pub fn prepare(
     bundle: &Bundle,
     plan: &Plan,
     idmap_userns: &[Option<OwnedFd>],
+    unprivileged: bool,
 ) -> Result<Root, Error> {
-    let in_userns = plan.new_user() || plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWUSER);
+    // An unprivileged runtime (rootless podman runs it as root of a user
+    // namespace) may not mknod either.
+    let in_userns = plan.new_user()
+        || plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWUSER)
+        || unprivileged;
     let in_cgroupns = plan.new & libc::CLONE_NEWCGROUP != 0
         || plan
             .joins
@@ -92,14 +97,7 @@ pub fn prepare(
     .context("binding the rootfs onto itself")?;
     if host_mounts {
         // The host's / must not change; its peers must not see our mounts.
-        sys::mount::mount(
-            None,
-            &bundle.rootfs,
-            None,
-            libc::MS_PRIVATE | libc::MS_REC,
-            None,
-        )
-        .context("making the rootfs private")?;
+        make_private(&bundle.rootfs).context("making the rootfs private")?;
     }
     let fd = sys::fs::openat(None, &bundle.rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
         .context("opening the rootfs")?;
@@ -115,6 +113,12 @@ pub fn prepare(
         mounts::mount_one(&ctx, i, m)
             .with_context(|| format!("mounting {}", m.destination().display()))?;
     }
+    if host_mounts {
+        // A bind of a shared host mount joined that mount's peer group:
+        // cut it off, so that nothing the container mounts reaches the
+        // host's view of the source.
+        make_private(&bundle.rootfs).context("making the container's mounts private")?;
+    }
     if !list
         .iter()
         .any(|m| m.destination() == Path::new("/dev") && mounts::is_bind(m))
@@ -127,6 +131,11 @@ pub fn prepare(
             .with_context(|| format!("creating cwd {}", p.cwd().display()))?;
     }
     Ok(Root { fd, host_mounts })
+}
+
+/// Makes `path` and every mount below it private.
+fn make_private(path: &Path) -> sys::Result<()> {
+    sys::mount::mount(None, path, None, libc::MS_PRIVATE | libc::MS_REC, None)
 }
 
 /// Makes the rootfs `/`: pivot_root(".", ".") from a descriptor, or with

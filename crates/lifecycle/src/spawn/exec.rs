@@ -63,23 +63,19 @@ fn early_namespaces(flags: i32) -> i32 {
 pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     let init_pid = req.state.init_pid;
     let pidfd = sys::process::pidfd_open(init_pid).map_err(|_| Error::NotRunning)?;
-    // A container sharing the host's mount namespace has its root only as
-    // the init's chroot: the process takes the same one. Opened before the
-    // liveness check below, so that it is surely our init's.
+    // The process takes the init's root, whatever joining its mount
+    // namespace gives: a container without a mount namespace of its own
+    // has its root only as the init's chroot, and the init may have made a
+    // mount namespace of its own since. Opened before the liveness check
+    // below, so that it is surely our init's.
     let flags = differing_namespaces(init_pid)?;
-    let root = if flags & libc::CLONE_NEWNS != 0 {
-        None
-    } else {
-        Some(
-            sys::fs::openat(
-                None,
-                std::path::Path::new(&format!("/proc/{init_pid}/root")),
-                libc::O_PATH | libc::O_DIRECTORY,
-                0,
-            )
-            .map_err(|_| Error::NotRunning)?,
-        )
-    };
+    let root = sys::fs::openat(
+        None,
+        std::path::Path::new(&format!("/proc/{init_pid}/root")),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+    )
+    .map_err(|_| Error::NotRunning)?;
     // The pidfd pins one process: make sure it is our init and not a
     // process that got the pid after the init died.
     if crate::state::liveness_check(init_pid, req.state.init_start_time)
@@ -104,7 +100,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
                 bundle: req.bundle,
                 pidfd: &pidfd,
                 ns_flags: flags & !early,
-                root: root.as_ref(),
+                root: &root,
                 chan: child_end,
                 inherited_fds: req.inherited_fds,
                 seccomp: seccomp.as_ref(),

@@ -104,6 +104,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let fifo = raise(req.fifo, min_fd)?;
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
+    let unprivileged = sys::process::effective_ids().0 != 0 || sys::process::in_user_namespace();
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
@@ -125,6 +126,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 no_pivot: req.no_pivot,
                 keyring: req.keyring.as_deref(),
                 seccomp: seccomp.as_ref(),
+                unprivileged,
             })
         }
         sys::process::Fork::Parent(pid) => pid,

@@ -68,7 +68,16 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
     }
     refuse_unimplemented(spec)?;
     crate::process::sysctl::validate(spec)?;
-    Ok(std::path::absolute(&rootfs).unwrap_or(rootfs))
+    // Resolved, so that the path saved in the state is the one mountinfo
+    // shows (rootfs/host.rs finds the container's mounts by it).
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .map_err(|e| Error::Config(format!("rootfs {}: {e}", rootfs.display())))?;
+    if rootfs == std::path::Path::new("/") && shares_host_mounts(spec) {
+        return Err(Error::Config(
+            "root.path is the host's /: without a mount namespace the container's mounts would cover the host's".into(),
+        ));
+    }
+    Ok(rootfs)
 }
 
 /// A field corten does not apply yet is an error, never silently ignored:
@@ -118,8 +127,6 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     crate::process::sched::validate(spec)
 }
 
-/// Whether `r` asks for anything: an empty object, or a device list that
-/// allows everything, asks for nothing.
 /// Whether the container shares the runtime's mount namespace (no mount
 /// namespace in the config): its mounts are made on the host, under the
 /// rootfs, and the root is entered with chroot.
@@ -134,16 +141,10 @@ pub fn shares_host_mounts(spec: &oci_spec::runtime::Spec) -> bool {
         .any(|n| n.typ() == LinuxNamespaceType::Mount)
 }
 
-pub fn has_resources(r: &oci_spec::runtime::LinuxResources) -> bool {
-    let devices_restrict = r.devices().iter().flatten().any(|d| {
-        !(d.allow()
-            && d.typ()
-                .is_none_or(|t| t == oci_spec::runtime::LinuxDeviceType::A)
-            && d.major().is_none()
-            && d.minor().is_none())
-    });
-    devices_restrict
-        || r.memory().is_some()
+/// Whether `r` sets a limit (anything but device rules, which every
+/// engine sends).
+pub fn has_limits(r: &oci_spec::runtime::LinuxResources) -> bool {
+    r.memory().is_some()
         || r.cpu().is_some()
         || r.pids().is_some()
         || r.block_io().is_some()
