@@ -3,6 +3,7 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
@@ -400,4 +401,90 @@ fn no_mount_namespace_with_the_hosts_root_is_refused() {
     b.corten(&["create", "--bundle", &b.dir_str(), &id])
         .fails_with(1, "root.path is the host's /");
     b.assert_clean(&id);
+}
+
+/// A host link set up by this test and removed on drop: one end of a veth
+/// pair (a virtual device: it goes with the container's namespace).
+struct Veth {
+    host: String,
+    peer: String,
+}
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let n = std::process::id() % 100_000;
+        let v = Veth {
+            host: format!("c{tag}{n}a"),
+            peer: format!("c{tag}{n}b"),
+        };
+        let ok = std::process::Command::new("ip")
+            .args([
+                "link", "add", &v.host, "type", "veth", "peer", "name", &v.peer,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip link add {} type veth", v.host);
+        v
+    }
+
+    fn exists(name: &str) -> bool {
+        Path::new("/sys/class/net").join(name).exists()
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        for name in [&self.host, &self.peer] {
+            if Veth::exists(name) {
+                let _ = std::process::Command::new("ip")
+                    .args(["link", "del", name])
+                    .status();
+            }
+        }
+    }
+}
+
+/// linux.netDevices: a host link moves into the container's network
+/// namespace under its new name, keeps its permanent global address and
+/// comes up; it leaves with the container (a veth end is destroyed with
+/// the namespace).
+#[test]
+fn net_devices_move_into_the_container_renamed_with_their_addresses() {
+    let mut b = Bundle::new("netdev");
+    let veth = Veth::new("n");
+    let addr = format!("10.213.{}.1/24", std::process::id() % 200 + 20);
+    let ok = std::process::Command::new("ip")
+        .args(["addr", "add", &addr, "dev", &veth.host])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip addr add {addr}");
+    b.config_mut(|c| c["linux"]["netDevices"] = json!({ veth.host.clone(): {"name": "eth7"} }));
+    b.set_sh("ip -o addr show dev eth7; ip -o link show dev eth7");
+    let out = b.run_ok();
+    assert!(out.contains(&format!("inet {addr}")), "{out}");
+    assert!(out.contains("eth7") && out.contains(",UP"), "{out}");
+    assert!(
+        !Veth::exists(&veth.host),
+        "the device came back as {}",
+        veth.host
+    );
+
+    // A device the host lacks, a bad name, two devices with one name:
+    // refused, and nothing is left.
+    let other = Veth::new("m");
+    for (devices, needle) in [
+        (json!({"nosuchdev0": {}}), "moving nosuchdev0"),
+        (json!({"a/b": {}}), "is not a network interface name"),
+        (
+            json!({ veth.peer.clone(): {"name": "x0"}, other.host.clone(): {"name": "x0"} }),
+            "two devices are named",
+        ),
+    ] {
+        b.config_mut(|c| c["linux"]["netDevices"] = devices.clone());
+        let id = b.id();
+        b.corten(&["run", "--bundle", &b.dir_str(), &id])
+            .fails_with(1, needle);
+        b.assert_clean(&id);
+    }
+    assert!(Veth::exists(&other.host), "a refused config moved a device");
 }

@@ -92,6 +92,7 @@ pub fn run() -> Result<i32, Error> {
             "apparmor": {"enabled": lifecycle::process::lsm::apparmor_enabled()},
             "selinux": {"enabled": lifecycle::process::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {

@@ -6,6 +6,7 @@ pub mod handoff;
 pub mod idmap;
 mod listener;
 pub mod namespaces;
+pub mod netdev;
 pub mod sync;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -158,6 +159,16 @@ fn drive(
     console: Option<crate::process::terminal::ConsoleTo<'_>>,
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
+    // linux.netDevices go in once the init's network namespace exists and
+    // before any hook or container code runs: at the first of the hooks'
+    // turn and Ready.
+    let mut devices = linux.and_then(|l| l.net_devices().as_ref());
+    let mut move_devices = |pid: i32| -> Result<(), Error> {
+        match devices.take() {
+            Some(d) => netdev::move_all(pid, d),
+            None => Ok(()),
+        }
+    };
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
@@ -192,6 +203,7 @@ fn drive(
                 let _ = sys::process::waitpid(first, false);
             }
             Message::RunCreateHooks => {
+                move_devices(init.pid)?;
                 run_create_hooks(init.pid, id, bundle)?;
                 init.chan
                     .send(&Message::CreateHooksDone(init.pid))
@@ -222,7 +234,7 @@ fn drive(
                     .send(&Message::SeccompListenerSent)
                     .context("sync: seccomp listener sent")?;
             }
-            Message::Ready => return Ok(()),
+            Message::Ready => return move_devices(init.pid),
             Message::Error(e) => {
                 if first != init.pid {
                     let _ = sys::process::waitpid(first, true);

@@ -87,21 +87,10 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let process = spec.process().as_ref();
     let set = |s: Option<&String>| s.is_some_and(|s| !s.is_empty());
-    let checks: [(&str, bool); 2] = [
-        (
-            "linux.intelRdt",
-            linux.and_then(|l| l.intel_rdt().as_ref()).is_some(),
-        ),
-        (
-            "linux.netDevices",
-            linux
-                .and_then(|l| l.net_devices().as_ref())
-                .is_some_and(|m| !m.is_empty()),
-        ),
-    ];
-    if let Some((name, _)) = checks.iter().find(|(_, present)| *present) {
-        return Err(Error::Unsupported((*name).to_string()));
+    if linux.and_then(|l| l.intel_rdt().as_ref()).is_some() {
+        return Err(Error::Unsupported("linux.intelRdt".into()));
     }
+    check_net_devices(spec)?;
     if set(process.and_then(|p| p.apparmor_profile().as_ref()))
         && !crate::process::lsm::apparmor_enabled()
     {
@@ -125,6 +114,55 @@ fn refuse_unimplemented(spec: &Spec) -> Result<(), Error> {
         return Err(Error::Unsupported("linux.mountLabel".into()));
     }
     crate::process::sched::validate(spec)
+}
+
+/// linux.netDevices: valid names, each used once, and a network namespace
+/// of the container's own to move them into (runc's rules). An
+/// unprivileged runtime cannot move a host device at all.
+fn check_net_devices(spec: &Spec) -> Result<(), Error> {
+    let linux = spec.linux().as_ref();
+    let Some(devices) = linux
+        .and_then(|l| l.net_devices().as_ref())
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(());
+    };
+    let own_netns = linux
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Network);
+    if !own_netns {
+        return Err(Error::Config(
+            "linux.netDevices needs a network namespace of the container's own".into(),
+        ));
+    }
+    if sys::process::effective_ids().0 != 0 {
+        return Err(Error::Config(
+            "linux.netDevices: an unprivileged user cannot move host network devices".into(),
+        ));
+    }
+    let mut targets = std::collections::BTreeSet::new();
+    for (host, d) in devices {
+        let target = d
+            .name()
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(host);
+        for name in [host.as_str(), target] {
+            if !crate::spawn::netdev::valid_name(name) {
+                return Err(Error::Config(format!(
+                    "linux.netDevices: {name:?} is not a network interface name"
+                )));
+            }
+        }
+        if !targets.insert(target) {
+            return Err(Error::Config(format!(
+                "linux.netDevices: two devices are named {target:?} in the container"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether the container shares the runtime's mount namespace (no mount
