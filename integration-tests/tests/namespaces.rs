@@ -445,38 +445,68 @@ impl Drop for Veth {
 }
 
 /// linux.netDevices: a host link moves into the container's network
-/// namespace under its new name, keeps its permanent global address and
-/// comes up; it leaves with the container (a veth end is destroyed with
-/// the namespace).
+/// namespace under its new name, keeps its permanent global addresses (v6
+/// too: they are read before the link goes down) and comes up, before the
+/// container's sysctls (which may name it) even without hooks; it leaves
+/// with the container (a veth end is destroyed with the namespace).
 #[test]
 fn net_devices_move_into_the_container_renamed_with_their_addresses() {
     let mut b = Bundle::new("netdev");
     let veth = Veth::new("n");
-    let addr = format!("10.213.{}.1/24", std::process::id() % 200 + 20);
-    let ok = std::process::Command::new("ip")
-        .args(["addr", "add", &addr, "dev", &veth.host])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ip addr add {addr}");
-    b.config_mut(|c| c["linux"]["netDevices"] = json!({ veth.host.clone(): {"name": "eth7"} }));
-    b.set_sh("ip -o addr show dev eth7; ip -o link show dev eth7");
+    let v4 = format!("10.213.{}.1/24", std::process::id() % 200 + 20);
+    let v6 = format!("fd00:213:{:x}::1/64", std::process::id() % 60000);
+    ip(&["addr", "add", &v4, "dev", &veth.host]);
+    ip(&["addr", "add", &v6, "dev", &veth.host, "nodad"]);
+    b.config_mut(|c| {
+        c["linux"]["netDevices"] = json!({ veth.host.clone(): {"name": "eth7"} });
+        c["linux"]["sysctl"] = json!({"net.ipv4.conf.eth7.forwarding": "1"});
+    });
+    b.set_sh("ip -o addr show dev eth7; ip -o link show dev eth7; cat /proc/sys/net/ipv4/conf/eth7/forwarding");
     let out = b.run_ok();
-    assert!(out.contains(&format!("inet {addr}")), "{out}");
+    assert!(out.contains(&format!("inet {v4}")), "{out}");
+    assert!(out.contains(&format!("inet6 {v6}")), "{out}");
     assert!(out.contains("eth7") && out.contains(",UP"), "{out}");
+    assert_eq!(out.lines().last(), Some("1"), "{out}");
     assert!(
         !Veth::exists(&veth.host),
         "the device came back as {}",
         veth.host
     );
 
-    // A device the host lacks, a bad name, two devices with one name:
-    // refused, and nothing is left.
-    let other = Veth::new("m");
+    // A create that fails after the move gives the device back to the
+    // host, under its own name, with its address.
+    let back = Veth::new("k");
+    ip(&["addr", "add", &v4, "dev", &back.host]);
+    b.config_mut(|c| {
+        c["linux"]["netDevices"] = json!({ back.host.clone(): {"name": "eth8"} });
+        c["linux"].as_object_mut().unwrap().remove("sysctl");
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]});
+    });
+    let id = b.id();
+    b.corten(&["run", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "createRuntime");
+    b.assert_clean(&id);
+    assert!(Veth::exists(&back.host), "{} was not given back", back.host);
+    let shown = std::process::Command::new("ip")
+        .args(["-o", "addr", "show", "dev", &back.host])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains(&format!("inet {v4}")),
+        "its address was not given back"
+    );
+    b.config_mut(|c| {
+        c.as_object_mut().unwrap().remove("hooks");
+    });
+
+    // A device the host lacks, bad names, two devices with one name: refused,
+    // and nothing is left.
     for (devices, needle) in [
         (json!({"nosuchdev0": {}}), "moving nosuchdev0"),
         (json!({"a/b": {}}), "is not a network interface name"),
+        (json!({ back.host.clone(): {"name": "lo"} }), "own loopback"),
         (
-            json!({ veth.peer.clone(): {"name": "x0"}, other.host.clone(): {"name": "x0"} }),
+            json!({ veth.peer.clone(): {"name": "x0"}, back.host.clone(): {"name": "x0"} }),
             "two devices are named",
         ),
     ] {
@@ -486,5 +516,13 @@ fn net_devices_move_into_the_container_renamed_with_their_addresses() {
             .fails_with(1, needle);
         b.assert_clean(&id);
     }
-    assert!(Veth::exists(&other.host), "a refused config moved a device");
+    assert!(Veth::exists(&back.host), "a refused config moved a device");
+}
+
+fn ip(args: &[&str]) {
+    let ok = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip {args:?}");
 }

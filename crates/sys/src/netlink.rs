@@ -19,6 +19,7 @@ const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 const NLM_F_DUMP: u16 = 0x300;
 const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const IFLA_IFNAME: u16 = 3;
@@ -43,6 +44,13 @@ pub struct Address {
     pub local: Option<Vec<u8>>,
     /// IFA_ADDRESS (the peer on point-to-point links, else the same).
     pub address: Option<Vec<u8>>,
+}
+
+/// A link's name and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub name: String,
+    pub up: bool,
 }
 
 /// A NETLINK_ROUTE socket in the network namespace it was opened in.
@@ -186,7 +194,13 @@ impl Route {
                             Err(Error::new(op, -code))
                         };
                     }
-                    NLMSG_DONE => return Ok(()),
+                    NLMSG_DONE => {
+                        // A dump that ended early says why here.
+                        return match u32_at(body, 0).map(|c| c as i32) {
+                            Some(code) if code < 0 => Err(Error::new(op, -code)),
+                            _ => Ok(()),
+                        };
+                    }
                     other => each(other, body),
                 }
             }
@@ -205,13 +219,45 @@ impl Route {
         )
     }
 
-    /// Moves link `index` into the network namespace `netns`, named `name`
-    /// there.
-    pub fn move_to(&mut self, index: u32, name: &str, netns: BorrowedFd<'_>) -> Result<()> {
+    /// The name and state of link `index`.
+    pub fn link(&mut self, index: u32) -> Result<Link> {
+        let body = ifinfo(index, 0, 0);
+        let mut found = None;
+        self.exchange(
+            RTM_GETLINK,
+            NLM_F_ACK,
+            &body,
+            "netlink: get link",
+            |kind, b| {
+                if kind != RTM_NEWLINK || b.len() < 16 {
+                    return;
+                }
+                let up = u32_at(b, 8).is_some_and(|f| f & IFF_UP != 0);
+                let name = attrs(&b[16..]).into_iter().find_map(|(k, v)| {
+                    (k == IFLA_IFNAME).then(|| {
+                        String::from_utf8_lossy(v)
+                            .trim_end_matches('\0')
+                            .to_string()
+                    })
+                });
+                if let Some(name) = name {
+                    found = Some(Link { name, up });
+                }
+            },
+        )?;
+        found.ok_or_else(|| Error::new("netlink: get link", libc::ENODEV))
+    }
+
+    /// Moves link `index` into the network namespace `netns`, renamed
+    /// there to `name` if given (in the same message, so that no other
+    /// program can take the name in between).
+    pub fn move_to(&mut self, index: u32, name: Option<&str>, netns: BorrowedFd<'_>) -> Result<()> {
         let mut body = ifinfo(index, 0, 0);
-        let mut ifname = name.as_bytes().to_vec();
-        ifname.push(0);
-        attr(&mut body, IFLA_IFNAME, &ifname);
+        if let Some(name) = name {
+            let mut ifname = name.as_bytes().to_vec();
+            ifname.push(0);
+            attr(&mut body, IFLA_IFNAME, &ifname);
+        }
         attr(
             &mut body,
             IFLA_NET_NS_FD,
@@ -224,7 +270,6 @@ impl Route {
             "netlink: move link",
             |_, _| {},
         )
-        .map_err(|e| e.with_path(name))
     }
 
     /// The addresses of link `index`.
@@ -311,5 +356,12 @@ mod tests {
             "{addrs:?}"
         );
         assert!(if_index("no-such-if0").is_err());
+        assert_eq!(
+            nl.link(lo).unwrap(),
+            Link {
+                name: "lo".into(),
+                up: true
+            }
+        );
     }
 }

@@ -62,6 +62,16 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 /// The container setup, in order. Each line is one step.
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
+    // Before anything of the container's own setup (its sysctls may name
+    // a moved interface) and before any hook.
+    if spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .is_some_and(|d| !d.is_empty())
+    {
+        stage::request(ctx, Message::RequestNetDevices, Message::NetDevicesMoved)?;
+    }
     sys::process::setsid().context("setsid")?;
     process::sched::apply_affinity(spec, false)?;
     if let Some(name) = ctx.keyring {

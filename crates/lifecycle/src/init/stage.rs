@@ -69,7 +69,7 @@ pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
 }
 
 /// Sends `ask` and waits for `answer`; any other reply ends the init.
-fn request(ctx: &Context<'_>, ask: Message, answer: Message) -> Result<(), Error> {
+pub(super) fn request(ctx: &Context<'_>, ask: Message, answer: Message) -> Result<(), Error> {
     ctx.chan.send(&ask).context("sync: sending request")?;
     match ctx.chan.recv() {
         Ok(m) if m == answer => Ok(()),

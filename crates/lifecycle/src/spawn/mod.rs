@@ -46,6 +46,8 @@ pub struct Init {
     committed: bool,
     /// The pty master kept for the caller.
     console: Option<OwnedFd>,
+    /// linux.netDevices moved in, to move back if the create fails.
+    devices: netdev::Moved,
 }
 
 impl Init {
@@ -80,6 +82,9 @@ impl Init {
 impl Drop for Init {
     fn drop(&mut self) {
         if !self.committed {
+            // Before the namespace goes: a physical device would come back
+            // under its container name, a virtual one would be destroyed.
+            self.devices.restore();
             kill_and_reap(self.pid);
         }
     }
@@ -145,6 +150,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         chan: parent_end,
         committed: false,
         console: None,
+        devices: netdev::Moved::default(),
     };
     drive(&mut guard, first, req.id, req.bundle, req.console)?;
     Ok(guard)
@@ -159,16 +165,6 @@ fn drive(
     console: Option<crate::process::terminal::ConsoleTo<'_>>,
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
-    // linux.netDevices go in once the init's network namespace exists and
-    // before any hook or container code runs: at the first of the hooks'
-    // turn and Ready.
-    let mut devices = linux.and_then(|l| l.net_devices().as_ref());
-    let mut move_devices = |pid: i32| -> Result<(), Error> {
-        match devices.take() {
-            Some(d) => netdev::move_all(pid, d),
-            None => Ok(()),
-        }
-    };
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
@@ -203,7 +199,6 @@ fn drive(
                 let _ = sys::process::waitpid(first, false);
             }
             Message::RunCreateHooks => {
-                move_devices(init.pid)?;
                 run_create_hooks(init.pid, id, bundle)?;
                 init.chan
                     .send(&Message::CreateHooksDone(init.pid))
@@ -234,7 +229,16 @@ fn drive(
                     .send(&Message::SeccompListenerSent)
                     .context("sync: seccomp listener sent")?;
             }
-            Message::Ready => return move_devices(init.pid),
+            Message::Ready => return Ok(()),
+            Message::RequestNetDevices => {
+                let devices = linux.and_then(|l| l.net_devices().as_ref());
+                if let Some(d) = devices {
+                    init.devices.move_all(init.pid, d)?;
+                }
+                init.chan
+                    .send(&Message::NetDevicesMoved)
+                    .context("sync: net devices moved")?;
+            }
             Message::Error(e) => {
                 if first != init.pid {
                     let _ = sys::process::waitpid(first, true);

@@ -17,6 +17,9 @@
 //!        |--- TimeOffsetsWritten ------------------------->|
 //!        |                                                 | [pid or time namespace: fork stage 2,
 //!        |<---------------------------------- Stage2Pid ---|  stage 1 exits; stage 2 is the init]
+//!        |<-------------------------- RequestNetDevices ---|  only with linux.netDevices
+//!        |  move the devices into its network namespace    |
+//!        |--- NetDevicesMoved ---------------------------->|
 //!        |                                                 | hostname, mounts, /dev
 //!        |<---------------------------- ConsoleMaster(fd) -|  only with process.terminal
 //!        |  send the pty master to --console-socket        |
@@ -92,6 +95,10 @@ pub enum Message {
     TimeOffsetsWritten,
     /// stage 1 → runtime: the init is this pid (in the runtime's pid namespace).
     Stage2Pid(i32),
+    /// init → runtime: my namespaces exist; move linux.netDevices in.
+    RequestNetDevices,
+    /// runtime → init: they are in.
+    NetDevicesMoved,
     /// init → runtime: mounts are done; run prestart and createRuntime.
     RunCreateHooks,
     /// runtime → init: they ran; the init's pid for the hooks' state.

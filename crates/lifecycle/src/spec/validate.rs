@@ -156,6 +156,11 @@ fn check_net_devices(spec: &Spec) -> Result<(), Error> {
                 )));
             }
         }
+        if target == "lo" {
+            return Err(Error::Config(
+                "linux.netDevices: \"lo\" is the container's own loopback".into(),
+            ));
+        }
         if !targets.insert(target) {
             return Err(Error::Config(format!(
                 "linux.netDevices: two devices are named {target:?} in the container"
