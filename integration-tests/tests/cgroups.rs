@@ -163,6 +163,31 @@ fn a_populated_cgroup_is_refused() {
     b.delete_force(&a);
     b.assert_clean(&a);
     remove_parent(&top);
+    if v2() {
+        return;
+    }
+    // On v1, a refusal in one hierarchy leaves nothing made in the others.
+    let lone = format!("/corten-it-pop1-{}", b.id());
+    fs::create_dir(cg("pids", &lone)).unwrap();
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    fs::write(
+        cg("pids", &lone).join("cgroup.procs"),
+        sleeper.id().to_string(),
+    )
+    .unwrap();
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(lone));
+    let id = b.id();
+    b.corten(&["run", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "is not empty");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    for c in ["memory", "cpu", "cpuset", "devices", "freezer", "blkio"] {
+        assert!(!cg(c, &lone).exists(), "{c}{lone} left behind");
+    }
+    remove_parent(&lone);
 }
 
 /// Without a pid namespace a double-forked child leaves the init's tree;

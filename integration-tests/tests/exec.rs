@@ -432,3 +432,38 @@ fn exec_cgroup_joins_a_sub_cgroup() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// Regression (review): exec took the init's root, so an init that had
+/// chrooted itself (an entrypoint that runs `chroot`) took every exec
+/// into its chroot. With a mount namespace of its own, an exec lands in
+/// the container's root, as with runc.
+#[test]
+fn exec_lands_in_the_containers_root_when_the_init_chrooted() {
+    let mut b = Bundle::new("exec-chroot");
+    b.config_mut(|c| {
+        c["root"]["readonly"] = json!(false);
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_CHROOT"));
+        }
+    });
+    b.set_sh("mkdir -p /inner/bin && cp /bin/busybox /inner/bin/ && exec chroot /inner /bin/busybox sleep 30");
+    let id = b.id();
+    b.create_start(&id);
+    wait_until("the init's chroot", WAIT_TIMEOUT, || {
+        fs::read_link(format!("/proc/{}/root", b.pid(&id))).is_ok_and(|r| r.ends_with("inner"))
+    });
+    let out = b.corten(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "test -e /bin/probe && echo container-root",
+    ]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "container-root");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

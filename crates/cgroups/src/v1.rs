@@ -110,17 +110,17 @@ impl V1 {
             .map(|(_, d)| d.as_path())
     }
 
-    /// Writes `value` to `file` of the hierarchy carrying `controller`.
     /// Makes the container's directory in hierarchy `h`: one mkdir when its
     /// parent exists (the usual case, paid on every create); otherwise each
     /// missing level from the top, remembering those this call made (not
     /// those another runtime made meanwhile: EEXIST), so that no empty level
-    /// is left behind when the container goes.
-    fn make_dir(&self, h: &Hierarchy, dir: &Path) -> Result<()> {
+    /// is left behind when the container goes. Says whether it made the
+    /// directory itself (an existing one must be empty of processes).
+    fn make_dir(&self, h: &Hierarchy, dir: &Path) -> Result<bool> {
         match std::fs::create_dir(dir) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return crate::check_unpopulated(dir)
+                return crate::check_unpopulated(dir).map(|()| false)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(dir, &e)),
@@ -134,13 +134,14 @@ impl V1 {
                 Ok(()) if level != dir => self.made_parents.borrow_mut().push(level.to_path_buf()),
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == dir => {
-                    crate::check_unpopulated(dir)?
+                    crate::check_unpopulated(dir)?;
+                    return Ok(false);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// A blkio weight: the BFQ scheduler's file where the kernel has it
@@ -207,13 +208,25 @@ fn limit(v: i64) -> String {
 
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
-        for (h, dir) in &self.dirs {
-            self.make_dir(h, dir)?;
+        let mut made = Vec::new();
+        let result = self.dirs.iter().try_for_each(|(h, dir)| {
+            if self.make_dir(h, dir)? {
+                made.push(dir);
+            }
             if h.has("cpuset") {
                 inherit_cpuset(dir)?;
             }
+            Ok(())
+        });
+        if result.is_err() {
+            // A refusal in one hierarchy (a populated cgroup) leaves
+            // nothing this call made in the others.
+            for dir in made.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            let _ = crate::remove_made_parents(&self.made_parents.take());
         }
-        Ok(())
+        result
     }
 
     fn join(&self, pid: i32) -> Result<()> {

@@ -58,8 +58,10 @@ pub fn plan(
         }
         return Ok(None);
     }
+    // An empty cgroupsPath is no cgroupsPath (runc).
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
+        .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from(format!("corten/{id}")));
     let cg = cgroups::new(&path).map_err(cg_err)?;
     if policy != Policy::Rootless {
@@ -86,12 +88,12 @@ pub fn plan(
 /// again when it cannot.
 fn probe(cg: &dyn Manager) -> Result<(), cgroups::Error> {
     let me = std::process::id() as i32;
-    let made = cg.create();
-    let moved = made.and_then(|()| {
-        let joined = cg.join(me);
-        let left = cg.step_out(me);
-        joined.and(left)
-    });
+    // A create that fails made nothing to remove (and an existing cgroup
+    // it refused is not ours to touch).
+    cg.create()?;
+    let joined = cg.join(me);
+    let left = cg.step_out(me);
+    let moved = joined.and(left);
     if moved.is_err() {
         let _ = cg.destroy();
     }

@@ -479,9 +479,19 @@ impl Call<'_> {
                 });
             }
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `{cmdline}`: {e}"));
+        // A runtime copied for users (runtime_for_users) may still be open
+        // for writing in a child another test thread forked meanwhile (until
+        // that child's exec closes it): execve says ETXTBSY for a moment.
+        let mut tries = 0;
+        let child = loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    thread::sleep(Duration::from_millis(10));
+                }
+                other => break other.unwrap_or_else(|e| panic!("cannot run `{cmdline}`: {e}")),
+            }
+        };
         Spawned {
             child,
             cmdline,

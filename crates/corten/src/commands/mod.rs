@@ -131,7 +131,11 @@ fn root_dir(cli: &Cli) -> Result<PathBuf, Error> {
     let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
     // Root of a user namespace (rootless podman) cannot write /run: its
     // XDG_RUNTIME_DIR is the user's, as runc decides.
-    let userns_root = euid == 0 && sys::process::in_user_namespace();
+    // runc's shouldHonorXDGRuntimeDir: not for USER=root, whose
+    // XDG_RUNTIME_DIR (/run/user/0 in a system container) services lack.
+    let userns_root = euid == 0
+        && sys::process::in_user_namespace()
+        && std::env::var("USER").map_or(true, |u| u != "root");
     if euid == 0 && !(userns_root && xdg.is_some()) {
         return Ok(PathBuf::from("/run/corten"));
     }

@@ -60,7 +60,6 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_socket,
         opts.console_to_caller,
     )?;
-    let cgroup = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)?;
 
     // Without a mount namespace the container's mounts are the host's:
     // which mount at the rootfs was there before, to tell ours after.
@@ -71,15 +70,24 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         None
     };
     let locked = store.create(opts.id)?;
-    // Made before the rest, so that the cleanup below never touches a
-    // cgroup this create did not make (an existing one with processes is
-    // refused here, and must be left as it is).
-    if let Some(cg) = &cgroup {
-        if let Err(e) = cg.create() {
+    // After the id is ours (a duplicate must not reach another container's
+    // cgroup), and made before the rest, so that the cleanup below never
+    // touches a cgroup this create did not make (an existing one with
+    // processes is refused here, and must be left as it is).
+    let made = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)
+        .and_then(|cg| {
+            if let Some(cg) = &cg {
+                cg.create().map_err(Error::Cgroup)?;
+            }
+            Ok(cg)
+        });
+    let cgroup = match made {
+        Ok(cg) => cg,
+        Err(e) => {
             let _ = locked.remove();
-            return Err(Error::Cgroup(e));
+            return Err(e);
         }
-    }
+    };
     let dir = locked.dir().to_path_buf();
     let result = (|| {
         let fifo_path = dir.join(EXEC_FIFO);

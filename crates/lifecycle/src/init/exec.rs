@@ -18,8 +18,9 @@ pub(crate) struct Context<'a> {
     pub pidfd: &'a OwnedFd,
     /// The namespaces to join (CLONE_NEW*); pid and time are already ours.
     pub ns_flags: i32,
-    /// The init's root (/proc/PID/root), entered after the namespaces.
-    pub root: &'a OwnedFd,
+    /// The init's root (/proc/PID/root) of a container without a mount
+    /// namespace of its own, entered after the namespaces.
+    pub root: Option<&'a OwnedFd>,
     pub chan: Channel,
     pub inherited_fds: &'a [std::os::fd::RawFd],
     pub seccomp: Option<&'a seccomp::Filter>,
@@ -54,11 +55,13 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::ns::setns(ctx.pidfd.as_fd(), ctx.ns_flags)
             .context("joining the container's namespaces")?;
     }
-    // The init's root, not the mount namespace's: they differ for a
-    // container without a mount namespace of its own (a chroot on the
-    // host's), and this process must never stay on the host's /.
-    sys::fs::fchdir(ctx.root.as_fd()).context("entering the container's root")?;
-    sys::fs::chroot(std::path::Path::new(".")).context("chroot into the container's root")?;
+    // The init's root, not the mount namespace's, for a container without
+    // a mount namespace of its own (a chroot on the host's): this process
+    // must never stay on the host's /.
+    if let Some(root) = ctx.root {
+        sys::fs::fchdir(root.as_fd()).context("entering the container's root")?;
+        sys::fs::chroot(std::path::Path::new(".")).context("chroot into the container's root")?;
+    }
     // A terminal: this process leads a session of its own, with the pty
     // (from the container's devpts) as its controlling terminal.
     if process::terminal::wanted(spec) {

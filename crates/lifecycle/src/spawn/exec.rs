@@ -63,19 +63,26 @@ fn early_namespaces(flags: i32) -> i32 {
 pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     let init_pid = req.state.init_pid;
     let pidfd = sys::process::pidfd_open(init_pid).map_err(|_| Error::NotRunning)?;
-    // The process takes the init's root, whatever joining its mount
-    // namespace gives: a container without a mount namespace of its own
-    // has its root only as the init's chroot, and the init may have made a
-    // mount namespace of its own since. Opened before the liveness check
-    // below, so that it is surely our init's.
+    // A container without a mount namespace of its own has its root only
+    // as the init's chroot, which joining a mount namespace does not give
+    // (and the exec may come from another mount namespace): the process
+    // takes the init's root. Otherwise the mount namespace's root is the
+    // container's, as runc has it, even if the init chrooted since.
+    // Opened before the liveness check below, so that it is surely our
+    // init's.
     let flags = differing_namespaces(init_pid)?;
-    let root = sys::fs::openat(
-        None,
-        std::path::Path::new(&format!("/proc/{init_pid}/root")),
-        libc::O_PATH | libc::O_DIRECTORY,
-        0,
-    )
-    .map_err(|_| Error::NotRunning)?;
+    let root = match req.state.host_rootfs_mount {
+        Some(_) => Some(
+            sys::fs::openat(
+                None,
+                std::path::Path::new(&format!("/proc/{init_pid}/root")),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )
+            .map_err(|_| Error::NotRunning)?,
+        ),
+        None => None,
+    };
     // The pidfd pins one process: make sure it is our init and not a
     // process that got the pid after the init died.
     if crate::state::liveness_check(init_pid, req.state.init_start_time)
@@ -100,7 +107,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
                 bundle: req.bundle,
                 pidfd: &pidfd,
                 ns_flags: flags & !early,
-                root: &root,
+                root: root.as_ref(),
                 chan: child_end,
                 inherited_fds: req.inherited_fds,
                 seccomp: seccomp.as_ref(),
