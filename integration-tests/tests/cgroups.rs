@@ -559,6 +559,9 @@ fn v1_style_block_io_and_hugetlb_limits_land_on_v2() {
     b.create(&id);
     let dir = cg("", &path);
     assert_eq!(read(dir.join("hugetlb.2MB.max")), "4194304");
+    if dir.join("hugetlb.2MB.rsvd.max").exists() {
+        assert_eq!(read(dir.join("hugetlb.2MB.rsvd.max")), "4194304");
+    }
     if dir.join("io.bfq.weight").exists() {
         assert!(read(dir.join("io.bfq.weight")).contains("default 500"));
     } else {

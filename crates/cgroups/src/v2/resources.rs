@@ -250,6 +250,13 @@ pub fn writes(r: &LinuxResources, dir: &Path) -> Result<Writes> {
             format!("hugetlb.{}.max", h.page_size()),
             h.limit().to_string(),
         ));
+        // The spec limits reservations too where the kernel can (5.7+):
+        // otherwise pages reserved by mmap but not yet faulted escape the
+        // limit (runc 1.2 writes it as well).
+        let rsvd = format!("hugetlb.{}.rsvd.max", h.page_size());
+        if dir.join(&rsvd).exists() {
+            out.push((rsvd, h.limit().to_string()));
+        }
     }
     if r.network().as_ref().is_some_and(|n| {
         n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
@@ -355,6 +362,20 @@ mod tests {
         assert_eq!(get(&w, "hugetlb.2MB.max"), ["4194304"]);
         assert_eq!(get(&w, "rdma.max"), ["mlx5_0 hca_handle=3"]);
         assert_eq!(w.last().unwrap(), &("memory.high".into(), "2097152".into()));
+    }
+
+    #[test]
+    fn hugetlb_reservations_are_limited_where_the_kernel_can() {
+        let dir = std::env::temp_dir().join(format!("corten-rsvd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = res(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}));
+        assert!(get(&writes(&r, &dir).unwrap(), "hugetlb.2MB.rsvd.max").is_empty());
+        std::fs::write(dir.join("hugetlb.2MB.rsvd.max"), "max\n").unwrap();
+        assert_eq!(
+            get(&writes(&r, &dir).unwrap(), "hugetlb.2MB.rsvd.max"),
+            ["2097152"]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
