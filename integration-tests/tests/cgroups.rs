@@ -571,3 +571,29 @@ fn v1_style_block_io_and_hugetlb_limits_land_on_v2() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// Regression (robustness::killed_two_stage_create_leaves_a_container_or_nothing,
+/// once device rules applied to every container): a create killed after
+/// the device rules left its cgroup behind with them, deny-all first; the
+/// next create of that id reused it, and its init could not make /dev/null.
+/// A reused cgroup's device rules are reset until the new ones are set.
+#[test]
+fn a_killed_creates_leftover_cgroup_is_reused_with_fresh_device_rules() {
+    if v2() {
+        // The v2 reset (detaching old programs) is the v2 driver's, run by
+        // every reuse there; a deny program cannot be attached from here.
+        return;
+    }
+    let mut b = Bundle::new("cgleftover");
+    let path = format!("/corten-it-leftover-{}", b.id());
+    let devices = cg("devices", &path);
+    fs::create_dir(&devices).unwrap();
+    fs::write(devices.join("devices.deny"), "a").unwrap();
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(path));
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.run(&id).ok();
+    b.assert_clean(&id);
+    assert!(!devices.exists(), "the reused cgroup stays");
+    remove_parent(&path);
+}

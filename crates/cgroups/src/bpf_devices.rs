@@ -66,6 +66,32 @@ pub fn attach(dir: impl AsFd, rules: &[crate::devices::Rule]) -> Result<()> {
     Ok(())
 }
 
+/// Detaches every device program from the cgroup2 directory `dir` (an
+/// existing cgroup reused by a new container: a killed create's rules must
+/// not hold back the new init's /dev setup, which runs before the new rules
+/// are set).
+pub fn reset(dir: impl AsFd) -> Result<()> {
+    let dir = dir.as_fd();
+    let sys_err = |e: sys::Error| Error::Io {
+        path: dir_path(dir),
+        reason: e.to_string(),
+    };
+    let old = match attached(dir) {
+        Ok(old) => old,
+        // An unprivileged runtime may not look: it could not have attached
+        // one either.
+        Err(e) if matches!(e.errno(), libc::EPERM | libc::EACCES) => return Ok(()),
+        Err(e) => return Err(sys_err(e)),
+    };
+    for fd in old {
+        match bpf::prog_detach2(dir, fd.as_fd(), bpf::CGROUP_DEVICE) {
+            Err(e) if e.errno() != libc::ENOENT => return Err(sys_err(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Checks `rules` as [`attach`] does, for the v1 driver: a rule the v1
 /// kernel would silently ignore (a hole in a wildcard) is refused on both.
 pub fn check(rules: &[crate::devices::Rule]) -> Result<()> {

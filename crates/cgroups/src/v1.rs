@@ -212,6 +212,15 @@ impl Manager for V1 {
         let result = self.dirs.iter().try_for_each(|(h, dir)| {
             if self.make_dir(h, dir)? {
                 made.push(dir);
+            } else if h.has("devices") {
+                // Reused (a killed create's, say): its old rules must not
+                // hold back the new init's /dev setup, which runs before
+                // the new rules are set.
+                match write_file(&dir.join("devices.allow"), "a") {
+                    // Rootless in a delegated directory: not ours to program.
+                    Err(Error::Denied { .. }) => {}
+                    other => other?,
+                }
             }
             if h.has("cpuset") {
                 inherit_cpuset(dir)?;

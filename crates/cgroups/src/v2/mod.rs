@@ -126,7 +126,11 @@ impl V2 {
                 }
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == self.dir => {
-                    crate::check_unpopulated(level)?
+                    crate::check_unpopulated(level)?;
+                    // Reused (a killed create's, say): its old device
+                    // program must not hold back the new init's /dev setup,
+                    // which runs before the new rules are set.
+                    crate::bpf_devices::reset(&self.open()?)?;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
