@@ -28,25 +28,35 @@ exec $runtime_bin --root $work/runtime-root "\$@"
 WRAP
 chmod +x "$work/bin/$runtime_name"
 subnet=10.213.$((RANDOM % 200 + 20)).0/24
-cat >"$work/containers.conf" <<CONF
+# The engine part of a containers.conf, for root's and for the test user's
+# podman: everything under DIR, the runtime wrapper or copy at BIN.
+containers_conf() {
+	local dir=$1 bin=$2
+	cat <<CONF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-events_logfile_path = "$work/events.log"
+events_logfile_path = "$dir/events.log"
 runtime = "$runtime_name"
 runtime_supports_json = ["corten", "runc", "crun"]
-tmp_dir = "$work/tmp"
-static_dir = "$work/libpod"
-volume_path = "$work/volumes"
+tmp_dir = "$dir/tmp"
+static_dir = "$dir/libpod"
+volume_path = "$dir/volumes"
 [engine.runtimes]
-$runtime_name = ["$work/bin/$runtime_name"]
+$runtime_name = ["$bin"]
+CONF
+}
+{
+	containers_conf "$work" "$work/bin/$runtime_name"
+	cat <<CONF
 [network]
 network_config_dir = "$work/net"
 default_network = "corten-e2e"
 default_subnet = "$subnet"
 CONF
+} >"$work/containers.conf"
 cat >"$work/storage.conf" <<CONF
 [storage]
 driver = "vfs"
@@ -167,21 +177,7 @@ else
 	chmod 0755 "$rl/bin" "$rl/bin/$runtime_name"
 	# Rootless podman takes the storage from rootless_storage_path (graphroot
 	# and runroot are for root); its runroot is in XDG_RUNTIME_DIR.
-	cat >"$rl/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$rl/events.log"
-runtime = "$runtime_name"
-runtime_supports_json = ["corten", "runc", "crun"]
-tmp_dir = "$rl/tmp"
-static_dir = "$rl/libpod"
-volume_path = "$rl/volumes"
-[engine.runtimes]
-$runtime_name = ["$rl/bin/$runtime_name"]
-CONF
+	containers_conf "$rl" "$rl/bin/$runtime_name" >"$rl/containers.conf"
 	cat >"$rl/storage.conf" <<CONF
 [storage]
 driver = "vfs"

@@ -518,16 +518,28 @@ impl Manager for V1 {
     fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<()> {
         let rules = devices::rules(config, nodes)?;
         crate::bpf_devices::check(&rules)?;
+        let dir = self.dir_of("devices").ok_or_else(|| {
+            Error::Unsupported("the devices cgroup controller is not mounted on this host".into())
+        })?;
+        // Each file opened once and written a rule at a time (the kernel
+        // takes one per write): every create pays for this list.
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map(|f| (f, path.clone()))
+                .map_err(|e| Error::io(&path, &e))
+        };
+        let (mut allow, mut deny) = (open("devices.allow")?, open("devices.deny")?);
         // From deny-all, where runc's rules start: a new cgroup inherits
         // its parent's list, which allows everything on most hosts.
-        self.write("devices", "devices.deny", "a")?;
-        for (allow, rule) in rules {
-            let file = if allow {
-                "devices.allow"
-            } else {
-                "devices.deny"
-            };
-            self.write("devices", file, &rule)?;
+        let first = std::iter::once((false, "a".to_string()));
+        for (allowed, rule) in first.chain(rules) {
+            use std::io::Write;
+            let (file, path) = if allowed { &mut allow } else { &mut deny };
+            file.write_all(rule.as_bytes())
+                .map_err(|e| Error::io(&*path, &e))?;
         }
         Ok(())
     }
@@ -661,8 +673,10 @@ mod tests {
         assert_eq!(read("memory/c1/memory.memsw.limit_in_bytes"), "2097152");
         assert_eq!(read("cpu/c1/cpu.cfs_quota_us"), "20000");
         assert_eq!(read("pids/c1/pids.max"), "7");
-        // A plain file keeps only the last write: the last default rule.
-        assert_eq!(read("devices/c1/devices.deny"), "a");
+        // Each file is opened once: a plain file collects every write,
+        // our deny-all first, then the config's.
+        assert_eq!(read("devices/c1/devices.deny"), "aa");
+        assert!(read("devices/c1/devices.allow").starts_with("c *:* m"));
         let missing: LinuxResources =
             serde_json::from_value(serde_json::json!({"blockIO": {"weight": 100}})).unwrap();
         let e = v.apply(&missing).unwrap_err().to_string();

@@ -143,12 +143,15 @@ pub fn effective_ids() -> (u32, u32) {
 
 /// Whether this process runs in a user namespace other than the initial
 /// one (whose uid_map is the identity over all ids): rootless podman runs
-/// the runtime as root of such a namespace.
+/// the runtime as root of such a namespace. Read once per process (several
+/// steps of a create ask, and each read is three syscalls); the answer is
+/// the runtime's as it started, before any setns.
 pub fn in_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+    static IN_USERNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN_USERNS.get_or_init(|| match std::fs::read_to_string("/proc/self/uid_map") {
         Ok(map) => map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
         Err(_) => false,
-    }
+    })
 }
 
 /// `kill(pid, sig)`.

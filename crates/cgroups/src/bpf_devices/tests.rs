@@ -232,24 +232,10 @@ fn the_verifier_takes_the_runtime_default_program() {
         eprintln!("skipped: loading a device program needs root");
         return;
     }
-    // devices.rs's list for a config with one block device node.
-    let list = rules(&[
-        (false, "a"),
-        (true, "b 8:0 rwm"),
-        (true, "c *:* m"),
-        (true, "b *:* m"),
-        (true, "c 1:3 rwm"),
-        (true, "c 1:5 rwm"),
-        (true, "c 1:7 rwm"),
-        (true, "c 1:8 rwm"),
-        (true, "c 1:9 rwm"),
-        (true, "c 5:0 rwm"),
-        (true, "c 5:2 rwm"),
-        (true, "c 136:* rwm"),
-        (true, "c 10:200 rwm"),
-        // A number past i32::MAX takes the register compare.
-        (true, "c 4294967295:* r"),
-    ]);
+    // What a create sets for a config with one block device node, and a
+    // number past i32::MAX, which takes the register compare.
+    let mut list = crate::devices::runtime_defaults();
+    list.push((true, "c 4294967295:* r".to_string()));
     let list: Vec<Rule> = rule::from_v1(&list).unwrap();
     let insns = program(&Emulator::from_rules(&list).unwrap());
     sys::bpf::prog_load(sys::bpf::PROG_TYPE_CGROUP_DEVICE, &insns, LICENSE, NAME)
