@@ -408,6 +408,54 @@ fn update_changes_the_limits_of_a_running_container() {
     b.assert_clean(&id);
 }
 
+/// Regression: an update naming one value of a pair lost the other. On v2
+/// `--memory` alone left memory.swap.max computed from the old limit, and
+/// `--cpu-period` alone wrote cpu.max "max PERIOD", dropping the quota.
+#[test]
+fn update_of_one_value_keeps_the_others_it_is_written_with() {
+    let mut b = Bundle::new("cgupdpair");
+    let path = format!("/corten-it-pair/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 64 << 20, "swap": 128 << 20},
+            "cpu": {"quota": 50000, "period": 100000}
+        });
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    let update = |flags: &[&str]| {
+        let mut argv = vec!["update"];
+        argv.extend_from_slice(flags);
+        argv.push(&id);
+        b.corten(&argv).ok();
+    };
+    update(&["--memory", "96M"]);
+    update(&["--cpu-period", "200000"]);
+    let mem = |file: &str| read(cg("memory", &path).join(file));
+    if v2() {
+        assert_eq!(mem("memory.max"), (96 << 20).to_string());
+        assert_eq!(mem("memory.swap.max"), (32 << 20).to_string());
+        assert_eq!(read(cg("", &path).join("cpu.max")), "50000 200000");
+    } else {
+        assert_eq!(mem("memory.limit_in_bytes"), (96 << 20).to_string());
+        assert_eq!(mem("memory.memsw.limit_in_bytes"), (128 << 20).to_string());
+        assert_eq!(read(cg("cpu", &path).join("cpu.cfs_quota_us")), "50000");
+        assert_eq!(read(cg("cpu", &path).join("cpu.cfs_period_us")), "200000");
+    }
+    // A swap limit alone is taken with the limit the last update set.
+    update(&["--memory-swap", "160M"]);
+    if v2() {
+        assert_eq!(mem("memory.swap.max"), (64 << 20).to_string());
+    } else {
+        assert_eq!(mem("memory.memsw.limit_in_bytes"), (160 << 20).to_string());
+    }
+    b.delete_force(&id);
+    remove_parent("/corten-it-pair");
+    b.assert_clean(&id);
+}
+
 #[test]
 fn events_print_stats_in_runcs_shape() {
     let mut b = Bundle::new("cgevents");

@@ -138,6 +138,9 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             has_process: bundle.spec.process().is_some(),
             cgroup: cgroup.as_ref().map(|cg| cg.placement()),
             host_rootfs_mount,
+            resources: cgroup
+                .as_ref()
+                .and_then(|_| super::update::saved_resources(&bundle.spec)),
         })?;
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;

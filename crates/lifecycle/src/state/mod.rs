@@ -63,6 +63,11 @@ pub struct State {
     /// container's mounts on the host, detached by delete (rootfs/host.rs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_rootfs_mount: Option<u64>,
+    /// The LinuxResources the cgroup holds now, as JSON: the config's, with
+    /// every `update` merged in (container/update.rs), so that an update of
+    /// one value is applied with the others it is converted with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -425,6 +430,7 @@ mod tests {
             has_process: true,
             cgroup: None,
             host_rootfs_mount: None,
+            resources: None,
         }
     }
 
