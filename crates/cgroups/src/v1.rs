@@ -179,20 +179,29 @@ pub(crate) fn frozen_at(p: &Placement) -> bool {
 }
 
 /// A cpuset cgroup starts with empty cpus and mems: a new directory gets
-/// its parent's, or no process could join it.
+/// its parent's, or no process could join it. A parent that is new too (a
+/// cgroupsPath of new levels) gets its own first.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
+    let read = |p: PathBuf| match std::fs::read_to_string(&p) {
+        Ok(v) => Ok(Some(v.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(p, &e)),
+    };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let own =
             std::fs::read_to_string(dir.join(file)).map_err(|e| Error::io(dir.join(file), &e))?;
-        if own.trim().is_empty() {
-            let parent = dir.parent().unwrap_or(dir);
-            if parent.join(file).exists() {
+        let Some(parent) = dir.parent().filter(|_| own.trim().is_empty()) else {
+            continue;
+        };
+        let value = match read(parent.join(file))? {
+            Some(v) if v.is_empty() => {
                 inherit_cpuset(parent)?;
-                let value = std::fs::read_to_string(parent.join(file))
-                    .map_err(|e| Error::io(parent.join(file), &e))?;
-                write_file(&dir.join(file), value.trim())?;
+                read(parent.join(file))?.unwrap_or_default()
             }
-        }
+            Some(v) => v,
+            None => continue,
+        };
+        write_file(&dir.join(file), &value)?;
     }
     Ok(())
 }
@@ -606,6 +615,42 @@ mod tests {
         v.apply(&set).unwrap();
         let bfq = std::fs::read_to_string(base.join("blkio/c1/blkio.bfq.weight")).unwrap();
         assert_eq!(bfq, "300");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// New levels of a cgroupsPath have empty cpus and mems: each takes its
+    /// parent's, the upper ones first; a value of its own is kept.
+    #[test]
+    fn new_cpuset_levels_take_their_parents_values() {
+        let base = std::env::temp_dir().join(format!("corten-cg-cpuset-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let leaf = base.join("a/b");
+        std::fs::create_dir_all(&leaf).unwrap();
+        for (dir, cpus, mems) in [
+            (&base, "0-1", "0"),
+            (&base.join("a"), "", ""),
+            (&leaf, "", ""),
+        ] {
+            std::fs::write(dir.join("cpuset.cpus"), cpus).unwrap();
+            std::fs::write(dir.join("cpuset.mems"), mems).unwrap();
+        }
+        inherit_cpuset(&leaf).unwrap();
+        for dir in [base.join("a"), leaf.clone()] {
+            assert_eq!(
+                std::fs::read_to_string(dir.join("cpuset.cpus")).unwrap(),
+                "0-1"
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.join("cpuset.mems")).unwrap(),
+                "0"
+            );
+        }
+        std::fs::write(leaf.join("cpuset.cpus"), "1").unwrap();
+        inherit_cpuset(&leaf).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(),
+            "1"
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 

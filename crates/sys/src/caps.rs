@@ -165,12 +165,16 @@ pub fn set_rlimit(resource: libc::c_int, soft: u64, hard: u64) -> Result<()> {
     check(ret, "setrlimit").map(drop)
 }
 
-/// The highest capability number the running kernel knows.
+/// The highest capability number the running kernel knows: read once per
+/// process (each capability set of a config asks, and the init too).
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 #[cfg(test)]

@@ -53,6 +53,13 @@ pub fn mount_hierarchies(
         Some("mode=755"),
     )
     .context("mounting tmpfs for cgroups")?;
+    // The tmpfs is new and no container process has run yet: its mount
+    // points are made and opened relative to it, with no resolution.
+    let tmpfs = resolve::open(root, dest).context("opening cgroup tmpfs")?;
+    let open_point = |name: &Path| {
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        sys::fs::openat(Some(tmpfs.as_fd()), name, flags, 0).context("opening cgroup mount point")
+    };
     for h in hierarchies
         .iter()
         .filter(|h| h.mount_point.starts_with("/sys/fs/cgroup"))
@@ -60,8 +67,14 @@ pub fn mount_hierarchies(
         let Some(name) = h.mount_point.file_name() else {
             continue;
         };
-        let sub = dest.join(name);
-        let fd = resolve::mkdir_all(root, &sub, 0o755).context("creating cgroup mount point")?;
+        let name = Path::new(name);
+        match sys::fs::mkdirat(tmpfs.as_fd(), name, 0o755) {
+            Err(e) if e.errno() != libc::EEXIST => {
+                return Err(e).context("creating cgroup mount point")
+            }
+            _ => {}
+        }
+        let fd = open_point(name)?;
         let at = sys::fs::proc_fd_path(fd.as_fd());
         if in_cgroupns {
             let data = if h.fstype == "cgroup2" {
@@ -76,22 +89,21 @@ pub fn mount_hierarchies(
                 flags,
                 data,
             )
-            .with_context(|| format!("mounting cgroup hierarchy {}", name.to_string_lossy()))?;
+            .with_context(|| format!("mounting cgroup hierarchy {}", name.display()))?;
         } else {
             let own = cgroups::mountinfo::path_in(&own_cgroups, h);
             let source = h.mount_point.join(own.strip_prefix("/").unwrap_or(&own));
             mount(Some(&source), &at, None, libc::MS_BIND | libc::MS_REC, None)
                 .with_context(|| format!("binding cgroup {}", source.display()))?;
-            let mounted = resolve::open(root, &sub).context("opening cgroup mount")?;
+            // The bind, now on top of the mount point.
+            let mounted = open_point(name)?;
             remount(mounted.as_fd(), flags).context("remounting cgroup bind")?;
         }
         // Co-mounted controllers (cpu,cpuacct) get a link per controller.
         let name = name.to_string_lossy();
         if name.contains(',') {
-            let parent = resolve::mkdir_all(root, dest, 0o755).context("opening cgroup tmpfs")?;
             for part in name.split(',') {
-                match sys::fs::symlinkat(Path::new(name.as_ref()), parent.as_fd(), Path::new(part))
-                {
+                match sys::fs::symlinkat(Path::new(name.as_ref()), tmpfs.as_fd(), Path::new(part)) {
                     Err(e) if e.errno() != libc::EEXIST => {
                         return Err(e).context("linking controller")
                     }
@@ -101,10 +113,9 @@ pub fn mount_hierarchies(
         }
     }
     if flags & libc::MS_RDONLY != 0 {
-        let fd = resolve::open(root, dest).context("opening cgroup tmpfs")?;
         mount(
             None,
-            &sys::fs::proc_fd_path(fd.as_fd()),
+            &sys::fs::proc_fd_path(tmpfs.as_fd()),
             None,
             libc::MS_REMOUNT | flags,
             Some("mode=755"),

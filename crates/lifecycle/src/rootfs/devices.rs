@@ -40,13 +40,14 @@ const LINKS: &[(&str, &str)] = &[
 
 /// Creates the nodes and links in the container's /dev.
 pub fn populate(root: BorrowedFd<'_>, spec: &Spec, in_userns: bool) -> Result<(), Error> {
+    // Nothing of the container runs yet: /dev, resolved once, stays /dev.
+    let mut parents = resolve::Parents::new(root);
     for node in nodes(spec)? {
-        create_node(root, &node, in_userns)
+        create_node(root, &mut parents, &node, in_userns)
             .with_context(|| format!("creating device {}", node.path))?;
     }
     for (target, link) in LINKS {
-        let (dir, name) =
-            resolve::parent_and_name(root, Path::new(link)).context("resolving /dev")?;
+        let (dir, name) = parents.get(Path::new(link)).context("resolving /dev")?;
         if *link == "/dev/ptmx" {
             // A ptmx node from the rootfs would be the host's; the link reaches
             // the container's own devpts instance.
@@ -58,8 +59,9 @@ pub fn populate(root: BorrowedFd<'_>, spec: &Spec, in_userns: bool) -> Result<()
         }
     }
     if Path::new("/proc/kcore").exists() {
-        let (dir, name) =
-            resolve::parent_and_name(root, Path::new("/dev/core")).context("resolving /dev")?;
+        let (dir, name) = parents
+            .get(Path::new("/dev/core"))
+            .context("resolving /dev")?;
         match sys::fs::symlinkat(Path::new("/proc/kcore"), dir.as_fd(), &name) {
             Err(e) if e.errno() != libc::EEXIST => return Err(e).context("linking /dev/core"),
             _ => {}
@@ -113,9 +115,14 @@ fn nodes(spec: &Spec) -> Result<Vec<Node>, Error> {
     Ok(out)
 }
 
-fn create_node(root: BorrowedFd<'_>, node: &Node, in_userns: bool) -> Result<(), Error> {
+fn create_node(
+    root: BorrowedFd<'_>,
+    parents: &mut resolve::Parents<'_>,
+    node: &Node,
+    in_userns: bool,
+) -> Result<(), Error> {
     let path = Path::new(&node.path);
-    let (dir, name) = resolve::parent_and_name(root, path).context("resolving device path")?;
+    let (dir, name) = parents.get(path).context("resolving device path")?;
     match sys::fs::mknodat(
         dir.as_fd(),
         &name,

@@ -26,39 +26,55 @@ fn mkdir_all_inner(
     mode: libc::mode_t,
     links: &mut usize,
 ) -> sys::Result<OwnedFd> {
-    let mut cur = PathBuf::from("/");
-    let mut dir = open_in_root(root, &cur, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    for comp in path.components() {
-        let Component::Normal(name) = comp else {
-            continue;
-        };
+    let open_dir = |p: &Path| open_in_root(root, p, libc::O_PATH | libc::O_DIRECTORY, 0);
+    // Most paths exist, or lack only their last parts: find the deepest
+    // existing one from the end (one lookup for an existing path, where a
+    // walk from the top paid one per component).
+    let names: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut have = names.len();
+    let mut dir = loop {
+        let cur: PathBuf = std::iter::once(Component::RootDir.as_os_str())
+            .chain(names[..have].iter().copied())
+            .collect();
+        match open_dir(&cur) {
+            Ok(fd) => break fd,
+            Err(e) if e.errno() == libc::ENOENT && have > 0 => have -= 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let mut cur: PathBuf = std::iter::once(Component::RootDir.as_os_str())
+        .chain(names[..have].iter().copied())
+        .collect();
+    for name in &names[have..] {
         cur.push(name);
-        match open_in_root(root, &cur, libc::O_PATH | libc::O_DIRECTORY, 0) {
-            Ok(fd) => dir = fd,
-            Err(e) if e.errno() == libc::ENOENT => {
-                match sys::fs::mkdirat(dir.as_fd(), Path::new(name), mode) {
-                    Ok(()) => {}
-                    Err(e) if e.errno() == libc::EEXIST => {
-                        // A dangling symlink: create what it points to.
-                        let target = sys::fs::readlinkat(dir.as_fd(), Path::new(name))?;
-                        *links += 1;
-                        if *links > MAX_LINKS {
-                            return Err(sys::Error::new("mkdir", libc::ELOOP).with_path(&cur));
-                        }
-                        let parent = cur.parent().unwrap_or(Path::new("/")).to_path_buf();
-                        let resolved = if target.is_absolute() {
-                            target
-                        } else {
-                            parent.join(target)
-                        };
-                        mkdir_all_inner(root, &normalize(&resolved), mode, links)?;
+        match sys::fs::mkdirat(dir.as_fd(), Path::new(name), mode) {
+            Ok(()) => {}
+            Err(e) if e.errno() == libc::EEXIST => {
+                // A dangling symlink (or a racing mkdir): create what it
+                // points to, if anything.
+                if let Ok(target) = sys::fs::readlinkat(dir.as_fd(), Path::new(name)) {
+                    *links += 1;
+                    if *links > MAX_LINKS {
+                        return Err(sys::Error::new("mkdir", libc::ELOOP).with_path(&cur));
                     }
-                    Err(e) => return Err(e),
+                    let parent = cur.parent().unwrap_or(Path::new("/")).to_path_buf();
+                    let resolved = if target.is_absolute() {
+                        target
+                    } else {
+                        parent.join(target)
+                    };
+                    mkdir_all_inner(root, &normalize(&resolved), mode, links)?;
                 }
-                dir = open_in_root(root, &cur, libc::O_PATH | libc::O_DIRECTORY, 0)?;
             }
             Err(e) => return Err(e),
         }
+        dir = open_dir(&cur)?;
     }
     Ok(dir)
 }
@@ -73,15 +89,33 @@ pub fn create_file(root: BorrowedFd<'_>, path: &Path) -> sys::Result<()> {
     open_in_root(root, &path, libc::O_CREAT | libc::O_RDONLY, 0o644).map(drop)
 }
 
-/// Splits `path` into its parent (created inside `root`) and its file name.
-pub fn parent_and_name(root: BorrowedFd<'_>, path: &Path) -> sys::Result<(OwnedFd, PathBuf)> {
-    let path = normalize(path);
-    let name = path
-        .file_name()
-        .map(PathBuf::from)
-        .ok_or_else(|| sys::Error::new("resolve", libc::EINVAL).with_path(&path))?;
-    let parent = mkdir_all(root, path.parent().unwrap_or(Path::new("/")), 0o755)?;
-    Ok((parent, name))
+/// Parents (created inside the root) for many entries of one directory
+/// (/dev's nodes and links): the last one is kept open, not resolved again.
+pub struct Parents<'r> {
+    root: BorrowedFd<'r>,
+    last: Option<(PathBuf, OwnedFd)>,
+}
+
+impl<'r> Parents<'r> {
+    pub fn new(root: BorrowedFd<'r>) -> Self {
+        Parents { root, last: None }
+    }
+
+    /// The parent of `path` (created inside the root) and its file name.
+    pub fn get(&mut self, path: &Path) -> sys::Result<(BorrowedFd<'_>, PathBuf)> {
+        let path = normalize(path);
+        let name = path
+            .file_name()
+            .map(PathBuf::from)
+            .ok_or_else(|| sys::Error::new("resolve", libc::EINVAL).with_path(&path))?;
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        let fd = match self.last.take() {
+            Some((p, fd)) if p == parent => fd,
+            _ => mkdir_all(self.root, parent, 0o755)?,
+        };
+        let kept: &(PathBuf, OwnedFd) = self.last.insert((parent.to_path_buf(), fd));
+        Ok((kept.1.as_fd(), name))
+    }
 }
 
 /// Lexically removes `.` and `..` (a `..` at the top stays at the top, as
@@ -111,6 +145,35 @@ mod tests {
             PathBuf::from("/etc/y")
         );
         assert_eq!(normalize(Path::new("a/b")), PathBuf::from("/a/b"));
+    }
+
+    #[test]
+    fn mkdir_all_makes_what_is_missing_and_opens_the_leaf() {
+        use std::os::unix::fs::MetadataExt;
+        let base = std::env::temp_dir().join(format!("corten-mkdirall-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
+        std::os::unix::fs::symlink("/a", base.join("link")).unwrap();
+        std::fs::write(base.join("file"), "").unwrap();
+        let root = sys::fs::openat(None, &base, libc::O_PATH | libc::O_DIRECTORY, 0).unwrap();
+        let ino = |fd: &OwnedFd| {
+            let p = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
+            std::fs::metadata(p).unwrap().ino()
+        };
+        for (path, made) in [
+            ("/a/b", "a/b"),         // all there
+            ("/a/b/c/d", "a/b/c/d"), // the last two missing
+            ("/link/x/../y", "a/y"), // through a symlink, `..` lexical
+            ("/../../new", "new"),   // cannot climb out
+        ] {
+            let fd = mkdir_all(root.as_fd(), Path::new(path), 0o755).unwrap();
+            let made = base.join(made);
+            assert!(made.is_dir(), "{path}");
+            assert_eq!(ino(&fd), std::fs::metadata(&made).unwrap().ino(), "{path}");
+        }
+        let e = mkdir_all(root.as_fd(), Path::new("/file/sub"), 0o755).unwrap_err();
+        assert_eq!(e.errno(), libc::ENOTDIR);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
