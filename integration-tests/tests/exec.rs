@@ -206,6 +206,23 @@ fn sys_kill(pid: i32, sig: i32) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
+/// The exec process is cloned into the container's cgroup by a runtime
+/// that steps into it for the clone (v1) or not at all (cgroup2): the
+/// runtime, waiting for the process, must be back in its own cgroups, or
+/// it would count against the container's limits and die with it.
+#[test]
+fn exec_runtime_is_not_left_in_the_containers_cgroup() {
+    let mut b = Bundle::new("exec-cg-out");
+    let (id, _init) = running(&mut b);
+    let mut call = b.call(&["exec", &id, PROBE, "wait-signal"]).spawn();
+    call.wait_stdout("ready");
+    let cgroups_of = |pid: &str| fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert_eq!(cgroups_of(&call.pid().to_string()), cgroups_of("self"));
+    b.delete_force(&id);
+    call.wait();
+    b.assert_clean(&id);
+}
+
 #[test]
 fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
     let mut b = Bundle::new("exec-states");

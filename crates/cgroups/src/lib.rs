@@ -57,11 +57,18 @@ pub trait Manager {
     /// --cgroup`): `(controller, path)`, where a controller picks the v1
     /// hierarchies it applies to.
     fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()>;
-    /// A descriptor of the cgroup for clone3's CLONE_INTO_CGROUP, where the
-    /// driver has one directory to be born into (v2).
-    fn clone_into(&self) -> Result<Option<OwnedFd>>;
-    /// Moves `pid` back to the runtime's own cgroups after it stepped in
-    /// for a clone (drivers without [`Manager::clone_into`]).
+    /// Readies a clone of the calling thread into the cgroup. The part on
+    /// cgroup2 (all of it on v2, the unified hierarchy of a hybrid host)
+    /// comes back as a descriptor for clone3's CLONE_INTO_CGROUP; into the
+    /// v1 hierarchies, which a clone can only inherit, the calling thread
+    /// steps itself, until [`Manager::after_clone`].
+    fn before_clone(&self) -> Result<Option<OwnedFd>>;
+    /// Steps the calling thread back to the runtime's own cgroups after
+    /// [`Manager::before_clone`], and moves the `child` it cloned into
+    /// any hierarchy it could not step into (a frozen one).
+    fn after_clone(&self, child: Option<i32>) -> Result<()>;
+    /// Moves `pid` back to the runtime's own cgroups after
+    /// [`Manager::join`] (the rootless probe).
     fn step_out(&self, pid: i32) -> Result<()>;
     /// Applies resource limits (all but the device rules).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;

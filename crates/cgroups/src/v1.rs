@@ -15,8 +15,12 @@ pub struct V1 {
     /// (hierarchy, the container's directory in it)
     dirs: Vec<(Hierarchy, PathBuf)>,
     /// The runtime's own directory in each hierarchy (known when made by
-    /// [`V1::new`], which reads them anyway), to step back out after a clone.
-    runtime_dirs: Vec<PathBuf>,
+    /// [`V1::new`], which reads them anyway, else read by
+    /// [`Manager::before_clone`]), to step back out after a clone.
+    runtime_dirs: std::cell::RefCell<Vec<PathBuf>>,
+    /// Hierarchies the calling thread did not step into for a clone (a
+    /// frozen freezer would stop it): the child is moved there after.
+    late: std::cell::RefCell<Vec<PathBuf>>,
     /// Parents of `dirs` that [`Manager::create`] made, outermost first.
     made_parents: std::cell::RefCell<Vec<PathBuf>>,
 }
@@ -62,8 +66,9 @@ impl V1 {
         }
         Ok(V1 {
             dirs,
-            runtime_dirs,
+            runtime_dirs: runtime_dirs.into(),
             made_parents: Default::default(),
+            late: Default::default(),
         })
     }
 
@@ -91,8 +96,9 @@ impl V1 {
             .collect();
         V1 {
             dirs,
-            runtime_dirs: Vec::new(),
+            runtime_dirs: Default::default(),
             made_parents: std::cell::RefCell::new(p.made_parents.clone()),
+            late: Default::default(),
         }
     }
 
@@ -206,6 +212,25 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Moves the calling thread into cgroup `dir` of a v1 hierarchy. "0" (this
+/// thread) in `tasks` moves it without the lock on every thread group that a
+/// cgroup.procs write takes, whose RCU grace period cost 6-8 ms a create
+/// on this project's hosts (hack/bench.sh). A user who may write only
+/// cgroup.procs (a delegated directory) moves the whole process instead.
+fn move_this_thread(dir: &Path) -> Result<()> {
+    match write_file(&dir.join("tasks"), "0") {
+        Err(Error::Denied { .. }) => {
+            write_file(&dir.join("cgroup.procs"), &std::process::id().to_string())
+        }
+        other => other,
+    }
+}
+
+/// Whether the freezer cgroup `dir` lets its tasks run.
+fn thawed(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "THAWED")
+}
+
 /// -1 (and a missing value) mean no limit in the runtime spec.
 fn limit(v: i64) -> String {
     if v < 0 {
@@ -221,14 +246,23 @@ impl Manager for V1 {
         let result = self.dirs.iter().try_for_each(|(h, dir)| {
             if self.make_dir(h, dir)? {
                 made.push(dir);
-            } else if h.has("devices") {
-                // Reused (a killed create's, say): its old rules must not
-                // hold back the new init's /dev setup, which runs before
-                // the new rules are set.
-                match write_file(&dir.join("devices.allow"), "a") {
-                    // Rootless in a delegated directory: not ours to program.
-                    Err(Error::Denied { .. }) => {}
-                    other => other?,
+            } else {
+                // Reused (a killed create's, say): its old device rules must
+                // not hold back the new init's /dev setup, which runs before
+                // the new rules are set, and a frozen one would freeze the
+                // runtime stepping in for the clone (before_clone).
+                for (controller, file, value) in [
+                    ("devices", "devices.allow", "a"),
+                    ("freezer", "freezer.state", "THAWED"),
+                ] {
+                    if !h.has(controller) {
+                        continue;
+                    }
+                    match write_file(&dir.join(file), value) {
+                        // Rootless in a delegated directory: not ours to program.
+                        Err(Error::Denied { .. }) => {}
+                        other => other?,
+                    }
                 }
             }
             if h.has("cpuset") {
@@ -305,13 +339,56 @@ impl Manager for V1 {
         crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
     }
 
-    fn clone_into(&self) -> Result<Option<std::os::fd::OwnedFd>> {
-        // Several hierarchies: the runtime steps in for the clone instead.
-        Ok(None)
+    fn before_clone(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        if self.runtime_dirs.borrow().is_empty() {
+            // Opened from a saved placement (exec): where to come back to.
+            let own = std::fs::read_to_string("/proc/self/cgroup")
+                .map_err(|e| Error::io("/proc/self/cgroup", &e))?;
+            let back = self
+                .dirs
+                .iter()
+                .map(|(h, _)| mountinfo::under(&h.mount_point, &mountinfo::path_in(&own, h)));
+            *self.runtime_dirs.borrow_mut() = back.collect();
+        }
+        let mut into = None;
+        for (h, dir) in &self.dirs {
+            let step = if h.fstype == "cgroup2" {
+                std::fs::File::open(dir)
+                    .map(|f| into = Some(f.into()))
+                    .map_err(|e| Error::io(dir, &e))
+            } else if h.has("freezer") && !thawed(dir) {
+                // A paused container (exec --ignore-paused).
+                self.late.borrow_mut().push(dir.clone());
+                Ok(())
+            } else {
+                move_this_thread(dir)
+            };
+            if let Err(e) = step {
+                let _ = self.after_clone(None);
+                return Err(e);
+            }
+        }
+        Ok(into)
+    }
+
+    fn after_clone(&self, child: Option<i32>) -> Result<()> {
+        let late = self.late.take();
+        let back = self.runtime_dirs.borrow();
+        for ((h, dir), runtime_dir) in self.dirs.iter().zip(back.iter()) {
+            if h.fstype != "cgroup2" && !late.contains(dir) {
+                move_this_thread(runtime_dir)?;
+            }
+        }
+        if let Some(pid) = child {
+            for dir in &late {
+                write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+            }
+        }
+        Ok(())
     }
 
     fn step_out(&self, pid: i32) -> Result<()> {
-        for dir in &self.runtime_dirs {
+        for dir in self.runtime_dirs.borrow().iter() {
             write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
@@ -600,8 +677,9 @@ mod tests {
         };
         let v = V1 {
             dirs: vec![(h.clone(), h.mount_point.join("c1"))],
-            runtime_dirs: Vec::new(),
+            runtime_dirs: Default::default(),
             made_parents: Default::default(),
+            late: Default::default(),
         };
         std::fs::create_dir_all(&h.mount_point).unwrap();
         v.create().unwrap();
@@ -685,8 +763,9 @@ mod tests {
                 .iter()
                 .map(|h| (h.clone(), h.mount_point.join("c1")))
                 .collect(),
-            runtime_dirs: Vec::new(),
+            runtime_dirs: Default::default(),
             made_parents: Default::default(),
+            late: Default::default(),
         };
         v.create().unwrap();
         touch(

@@ -100,10 +100,10 @@ fn probe(cg: &dyn Manager) -> Result<(), cgroups::Error> {
     moved
 }
 
-/// Gets the clone of the init into the container's cgroup: a
-/// descriptor for CLONE_INTO_CGROUP where the driver has one, or else the
-/// runtime inside it until [`ForClone::leave`], which steps back out and
-/// says if that failed; dropping without it (an error path) tries the same.
+/// Gets the clone of the init into the container's cgroup: a descriptor
+/// for CLONE_INTO_CGROUP for its cgroup2 part, and this thread inside its
+/// v1 hierarchies until [`ForClone::leave`], which steps back out and says
+/// if that failed; dropping without it (an error path) tries the same.
 pub struct ForClone<'a> {
     cg: &'a dyn Manager,
     into: Option<OwnedFd>,
@@ -113,35 +113,24 @@ pub struct ForClone<'a> {
 impl<'a> ForClone<'a> {
     /// Readies the clone into `cg`, made by then.
     pub fn enter(cg: &'a dyn Manager) -> Result<ForClone<'a>, Error> {
-        if let Some(fd) = cg.clone_into().map_err(cg_err)? {
-            return Ok(ForClone {
-                cg,
-                into: Some(fd),
-                left: true,
-            });
-        }
-        let guard = ForClone {
+        let into = cg.before_clone().map_err(cg_err)?;
+        Ok(ForClone {
             cg,
-            into: None,
+            into,
             left: false,
-        };
-        cg.join(std::process::id() as i32).map_err(cg_err)?;
-        Ok(guard)
+        })
     }
 
-    /// The descriptor for clone3, when the runtime did not step in.
+    /// The descriptor for clone3's CLONE_INTO_CGROUP, if any.
     pub fn clone_fd(&self) -> Option<BorrowedFd<'_>> {
         self.into.as_ref().map(AsFd::as_fd)
     }
 
-    /// Moves this process back to its own cgroups. A runtime left inside
+    /// Steps this thread back to its own cgroups. A runtime left inside
     /// would be counted against the container's limits and killed with it.
-    pub fn leave(mut self) -> Result<(), Error> {
-        if self.left {
-            return Ok(());
-        }
+    pub fn leave(mut self, child: i32) -> Result<(), Error> {
         self.left = true;
-        self.cg.step_out(std::process::id() as i32).map_err(cg_err)
+        self.cg.after_clone(Some(child)).map_err(cg_err)
     }
 }
 
@@ -149,7 +138,7 @@ impl Drop for ForClone<'_> {
     fn drop(&mut self) {
         if !self.left {
             // Already failing: the error being returned is the one to report.
-            let _ = self.cg.step_out(std::process::id() as i32);
+            let _ = self.cg.after_clone(None);
         }
     }
 }

@@ -214,8 +214,13 @@ impl Manager for V2 {
         write_file(&target.join("cgroup.procs"), &pid.to_string())
     }
 
-    fn clone_into(&self) -> Result<Option<OwnedFd>> {
+    fn before_clone(&self) -> Result<Option<OwnedFd>> {
         self.open().map(Some)
+    }
+
+    fn after_clone(&self, _child: Option<i32>) -> Result<()> {
+        // The runtime never stepped in.
+        Ok(())
     }
 
     fn step_out(&self, pid: i32) -> Result<()> {

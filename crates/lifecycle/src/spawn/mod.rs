@@ -138,7 +138,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         sys::process::Fork::Parent(pid) => pid,
     };
     if let Some(g) = in_cgroup {
-        if let Err(e) = g.leave() {
+        if let Err(e) = g.leave(first) {
             kill_and_reap(first);
             return Err(e);
         }
