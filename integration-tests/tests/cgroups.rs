@@ -460,6 +460,16 @@ fn update_of_one_value_keeps_the_others_it_is_written_with() {
     } else {
         assert_eq!(mem("memory.memsw.limit_in_bytes"), (160 << 20).to_string());
     }
+    // Review: no memory limit, and no word on swap, lifts swap too (runc).
+    update(&["--memory", "-1"]);
+    if v2() {
+        assert_eq!(mem("memory.max"), "max");
+        assert_eq!(mem("memory.swap.max"), "max");
+    } else {
+        let unlimited = |v: String| v.parse::<u64>().unwrap() > 1 << 60;
+        assert!(unlimited(mem("memory.limit_in_bytes")));
+        assert!(unlimited(mem("memory.memsw.limit_in_bytes")));
+    }
     b.delete_force(&id);
     remove_parent("/corten-it-pair");
     b.assert_clean(&id);

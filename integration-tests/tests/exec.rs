@@ -206,10 +206,10 @@ fn sys_kill(pid: i32, sig: i32) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
-/// The exec process is cloned into the container's cgroup by a runtime
-/// that steps into it for the clone (v1) or not at all (cgroup2): the
-/// runtime, waiting for the process, must be back in its own cgroups, or
-/// it would count against the container's limits and die with it.
+/// The runtime, waiting for an exec process, stays in its own cgroups
+/// (the init's runtime steps into the container's for the clone, the
+/// exec's does not): inside, it would count against the container's limits,
+/// be frozen with it and die with it.
 #[test]
 fn exec_runtime_is_not_left_in_the_containers_cgroup() {
     let mut b = Bundle::new("exec-cg-out");

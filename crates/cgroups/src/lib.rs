@@ -64,9 +64,8 @@ pub trait Manager {
     /// steps itself, until [`Manager::after_clone`].
     fn before_clone(&self) -> Result<Option<OwnedFd>>;
     /// Steps the calling thread back to the runtime's own cgroups after
-    /// [`Manager::before_clone`], and moves the `child` it cloned into
-    /// any hierarchy it could not step into (a frozen one).
-    fn after_clone(&self, child: Option<i32>) -> Result<()>;
+    /// [`Manager::before_clone`].
+    fn after_clone(&self) -> Result<()>;
     /// Moves `pid` back to the runtime's own cgroups after
     /// [`Manager::join`] (the rootless probe).
     fn step_out(&self, pid: i32) -> Result<()>;

@@ -15,12 +15,8 @@ pub struct V1 {
     /// (hierarchy, the container's directory in it)
     dirs: Vec<(Hierarchy, PathBuf)>,
     /// The runtime's own directory in each hierarchy (known when made by
-    /// [`V1::new`], which reads them anyway, else read by
-    /// [`Manager::before_clone`]), to step back out after a clone.
-    runtime_dirs: std::cell::RefCell<Vec<PathBuf>>,
-    /// Hierarchies the calling thread did not step into for a clone (a
-    /// frozen freezer would stop it): the child is moved there after.
-    late: std::cell::RefCell<Vec<PathBuf>>,
+    /// [`V1::new`], which reads them anyway), to step back out after a clone.
+    runtime_dirs: Vec<PathBuf>,
     /// Parents of `dirs` that [`Manager::create`] made, outermost first.
     made_parents: std::cell::RefCell<Vec<PathBuf>>,
 }
@@ -66,9 +62,8 @@ impl V1 {
         }
         Ok(V1 {
             dirs,
-            runtime_dirs: runtime_dirs.into(),
+            runtime_dirs,
             made_parents: Default::default(),
-            late: Default::default(),
         })
     }
 
@@ -96,9 +91,8 @@ impl V1 {
             .collect();
         V1 {
             dirs,
-            runtime_dirs: Default::default(),
+            runtime_dirs: Vec::new(),
             made_parents: std::cell::RefCell::new(p.made_parents.clone()),
-            late: Default::default(),
         }
     }
 
@@ -340,15 +334,9 @@ impl Manager for V1 {
     }
 
     fn before_clone(&self) -> Result<Option<std::os::fd::OwnedFd>> {
-        if self.runtime_dirs.borrow().is_empty() {
-            // Opened from a saved placement (exec): where to come back to.
-            let own = std::fs::read_to_string("/proc/self/cgroup")
-                .map_err(|e| Error::io("/proc/self/cgroup", &e))?;
-            let back = self
-                .dirs
-                .iter()
-                .map(|(h, _)| mountinfo::under(&h.mount_point, &mountinfo::path_in(&own, h)));
-            *self.runtime_dirs.borrow_mut() = back.collect();
+        if self.runtime_dirs.len() != self.dirs.len() {
+            // Opened from a saved placement: nowhere known to come back to.
+            return Err(Error::Invalid("no runtime cgroup to step back to".into()));
         }
         let mut into = None;
         for (h, dir) in &self.dirs {
@@ -357,38 +345,36 @@ impl Manager for V1 {
                     .map(|f| into = Some(f.into()))
                     .map_err(|e| Error::io(dir, &e))
             } else if h.has("freezer") && !thawed(dir) {
-                // A paused container (exec --ignore-paused).
-                self.late.borrow_mut().push(dir.clone());
-                Ok(())
+                // Stepping in would freeze the runtime (create thaws a
+                // reused cgroup; one it may not thaw is refused here).
+                Err(Error::Invalid(format!("{} is frozen", dir.display())))
             } else {
                 move_this_thread(dir)
             };
             if let Err(e) = step {
-                let _ = self.after_clone(None);
+                let _ = self.after_clone();
                 return Err(e);
             }
         }
         Ok(into)
     }
 
-    fn after_clone(&self, child: Option<i32>) -> Result<()> {
-        let late = self.late.take();
-        let back = self.runtime_dirs.borrow();
-        for ((h, dir), runtime_dir) in self.dirs.iter().zip(back.iter()) {
-            if h.fstype != "cgroup2" && !late.contains(dir) {
-                move_this_thread(runtime_dir)?;
+    fn after_clone(&self) -> Result<()> {
+        // Every hierarchy is tried: one that fails must not keep the
+        // runtime in the others, where a cleanup would kill it.
+        let mut first_error = Ok(());
+        for ((h, _), dir) in self.dirs.iter().zip(&self.runtime_dirs) {
+            if h.fstype != "cgroup2" {
+                if let Err(e) = move_this_thread(dir) {
+                    first_error = first_error.and(Err(e));
+                }
             }
         }
-        if let Some(pid) = child {
-            for dir in &late {
-                write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-            }
-        }
-        Ok(())
+        first_error
     }
 
     fn step_out(&self, pid: i32) -> Result<()> {
-        for dir in self.runtime_dirs.borrow().iter() {
+        for dir in &self.runtime_dirs {
             write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
@@ -677,9 +663,8 @@ mod tests {
         };
         let v = V1 {
             dirs: vec![(h.clone(), h.mount_point.join("c1"))],
-            runtime_dirs: Default::default(),
+            runtime_dirs: Vec::new(),
             made_parents: Default::default(),
-            late: Default::default(),
         };
         std::fs::create_dir_all(&h.mount_point).unwrap();
         v.create().unwrap();
@@ -763,9 +748,8 @@ mod tests {
                 .iter()
                 .map(|h| (h.clone(), h.mount_point.join("c1")))
                 .collect(),
-            runtime_dirs: Default::default(),
+            runtime_dirs: Vec::new(),
             made_parents: Default::default(),
-            late: Default::default(),
         };
         v.create().unwrap();
         touch(

@@ -128,9 +128,9 @@ impl<'a> ForClone<'a> {
 
     /// Steps this thread back to its own cgroups. A runtime left inside
     /// would be counted against the container's limits and killed with it.
-    pub fn leave(mut self, child: i32) -> Result<(), Error> {
+    pub fn leave(mut self) -> Result<(), Error> {
         self.left = true;
-        self.cg.after_clone(Some(child)).map_err(cg_err)
+        self.cg.after_clone().map_err(cg_err)
     }
 }
 
@@ -138,7 +138,7 @@ impl Drop for ForClone<'_> {
     fn drop(&mut self) {
         if !self.left {
             // Already failing: the error being returned is the one to report.
-            let _ = self.cg.after_clone(None);
+            let _ = self.cg.after_clone();
         }
     }
 }

@@ -218,7 +218,7 @@ impl Manager for V2 {
         self.open().map(Some)
     }
 
-    fn after_clone(&self, _child: Option<i32>) -> Result<()> {
+    fn after_clone(&self) -> Result<()> {
         // The runtime never stepped in.
         Ok(())
     }

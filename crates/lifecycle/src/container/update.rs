@@ -29,7 +29,14 @@ pub fn update(store: &Store, id: &str, resources: &LinuxResources) -> Result<(),
             "container {id} has no cgroup (created with --cgroup-manager=disabled)"
         )));
     };
-    let change = to_json(resources)?;
+    let mut change = to_json(resources)?;
+    // runc: a memory limit lifted with no word on swap lifts swap too (a
+    // saved memory+swap would have no limit to sit on).
+    if let Some(memory) = change.get_mut("memory").and_then(Value::as_object_mut) {
+        if memory.get("limit") == Some(&Value::from(-1)) && !memory.contains_key("swap") {
+            memory.insert("swap".into(), Value::from(-1));
+        }
+    }
     let merged = merge(
         state
             .resources

@@ -63,10 +63,14 @@ fn mkdir_all_inner(
                     if *links > MAX_LINKS {
                         return Err(sys::Error::new("mkdir", libc::ELOOP).with_path(&cur));
                     }
-                    let parent = cur.parent().unwrap_or(Path::new("/")).to_path_buf();
                     let resolved = if target.is_absolute() {
                         target
                     } else {
+                        // Relative to where the link really is: `cur` may
+                        // have come through other links.
+                        let parent = path_in_root(root, dir.as_fd()).unwrap_or_else(|| {
+                            cur.parent().unwrap_or(Path::new("/")).to_path_buf()
+                        });
                         parent.join(target)
                     };
                     mkdir_all_inner(root, &normalize(&resolved), mode, links)?;
@@ -77,6 +81,13 @@ fn mkdir_all_inner(
         dir = open_dir(&cur)?;
     }
     Ok(dir)
+}
+
+/// Where directory `dir` is inside `root`, as the kernel names both.
+fn path_in_root(root: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> Option<PathBuf> {
+    let root = std::fs::read_link(sys::fs::proc_fd_path(root)).ok()?;
+    let dir = std::fs::read_link(sys::fs::proc_fd_path(dir)).ok()?;
+    Some(Path::new("/").join(dir.strip_prefix(&root).ok()?))
 }
 
 /// Creates an empty file at `path` inside `root` (for bind mounts of files),
@@ -192,6 +203,14 @@ mod tests {
         .unwrap();
         mkdir_all(root.as_fd(), Path::new("/evil/sub"), 0o755).unwrap();
         assert!(!host_dir.exists(), "must not create anything on the host");
+        // Review: a relative link is taken from where it really is (/deep/dir),
+        // not from the path that led to it (/d).
+        std::fs::create_dir_all(base.join("root/deep/dir")).unwrap();
+        std::os::unix::fs::symlink("deep/dir", base.join("root/d")).unwrap();
+        std::os::unix::fs::symlink("../b", base.join("root/deep/dir/l")).unwrap();
+        mkdir_all(root.as_fd(), Path::new("/d/l/w"), 0o755).unwrap();
+        assert!(base.join("root/deep/b/w").is_dir());
+        assert!(!base.join("root/b").exists());
         assert!(base
             .join("root")
             .join(host_dir.strip_prefix("/").unwrap())

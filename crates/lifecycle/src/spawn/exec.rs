@@ -100,18 +100,12 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
         sys::ns::setns(pidfd.as_fd(), early).context("joining the container's pid namespace")?;
     }
     let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
-    // Born in the container's cgroup, as the init is (spawn/mod.rs), unless
-    // it goes to sub-cgroups of it (`--cgroup`), which it is moved into.
-    let cgroup = (req.sub_cgroups.is_empty())
-        .then_some(req.state.cgroup.as_ref())
-        .flatten()
-        .map(cgroups::open);
-    let in_cgroup = cgroup
-        .as_deref()
-        .map(crate::cgroup::ForClone::enter)
-        .transpose()?;
-    let into = in_cgroup.as_ref().and_then(|g| g.clone_fd());
-    let pid = match sys::process::fork_child(one, 0, into).context("clone3 of the exec process")? {
+    // Not born in the container's cgroup, as the init is: the runtime would
+    // have to step into a cgroup that others may freeze, throttle or kill
+    // meanwhile (exec takes no lock), and a container at its pids limit
+    // must still take an exec (a shell to look around, as with runc). The
+    // process joins after the clone, before it runs anything of its own.
+    let pid = match sys::process::fork_child(one, 0, None).context("clone3 of the exec process")? {
         sys::process::Fork::Child(_) => {
             drop(parent_end);
             init::exec::main(init::exec::Context {
@@ -129,9 +123,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     drop(child_end);
     let mut guard = Child { pid, done: false };
     let mut console = None;
-    if let Some(g) = in_cgroup {
-        g.leave(pid)?;
-    } else if let Some(p) = &req.state.cgroup {
+    if let Some(p) = &req.state.cgroup {
         crate::cgroup::join(p, pid, req.sub_cgroups)?;
     }
     parent_end

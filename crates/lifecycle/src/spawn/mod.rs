@@ -115,8 +115,15 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
     let into = in_cgroup.as_ref().and_then(|g| g.clone_fd());
-    let fork = sys::process::fork_child(one, flags as u64, into)
-        .context("clone3 of the container init")?;
+    let fork = match sys::process::fork_child(one, flags as u64, into) {
+        // A kernel that does not know clone_args.cgroup (before 5.7).
+        Err(e) if e.errno() == libc::E2BIG && into.is_some() => {
+            return Err(Error::Unsupported(
+                "cgroup2 on a kernel without clone3's CLONE_INTO_CGROUP (before Linux 5.7)".into(),
+            ))
+        }
+        other => other.context("clone3 of the container init")?,
+    };
     let first = match fork {
         sys::process::Fork::Child(one) => {
             drop(parent_end);
@@ -138,7 +145,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         sys::process::Fork::Parent(pid) => pid,
     };
     if let Some(g) = in_cgroup {
-        if let Err(e) = g.leave(first) {
+        if let Err(e) = g.leave() {
             kill_and_reap(first);
             return Err(e);
         }
