@@ -223,6 +223,35 @@ fn exec_runtime_is_not_left_in_the_containers_cgroup() {
     b.assert_clean(&id);
 }
 
+/// Regression (review): an exec cloned straight into the container's
+/// cgroup failed at the pids limit ("clone3: resource temporarily
+/// unavailable"); a shell into a full container is how one looks around.
+#[test]
+fn exec_into_a_container_at_its_pids_limit() {
+    let mut b = Bundle::new("exec-pids-full");
+    b.config_mut(|c| c["linux"]["resources"] = serde_json::json!({"pids": {"limit": 2}}));
+    b.set_sh("sleep 1000 & wait");
+    let id = b.id();
+    b.create(&id);
+    let _start = b.call(&["start", &id]).spawn();
+    b.wait_status(&id, "running");
+    // sh and sleep: the container is full.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b
+        .corten(&["ps", "--format", "json", &id])
+        .stdout
+        .matches(',')
+        .count()
+        < 1
+    {
+        assert!(std::time::Instant::now() < deadline, "sleep did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    b.corten(&["exec", &id, "true"]).ok();
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
 #[test]
 fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
     let mut b = Bundle::new("exec-states");
