@@ -220,9 +220,9 @@ fn move_this_thread(dir: &Path) -> Result<()> {
     }
 }
 
-/// Whether the freezer cgroup `dir` lets its tasks run.
-fn thawed(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "THAWED")
+/// Whether the freezer cgroup `dir` stops its tasks (or is about to).
+fn freezing(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
 }
 
 /// -1 (and a missing value) mean no limit in the runtime spec.
@@ -344,7 +344,7 @@ impl Manager for V1 {
                 std::fs::File::open(dir)
                     .map(|f| into = Some(f.into()))
                     .map_err(|e| Error::io(dir, &e))
-            } else if h.has("freezer") && !thawed(dir) {
+            } else if h.has("freezer") && freezing(dir) {
                 // Stepping in would freeze the runtime (create thaws a
                 // reused cgroup; one it may not thaw is refused here).
                 Err(Error::Invalid(format!("{} is frozen", dir.display())))
