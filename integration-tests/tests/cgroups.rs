@@ -639,6 +639,29 @@ fn v1_style_block_io_and_hugetlb_limits_land_on_v2() {
     b.assert_clean(&id);
 }
 
+/// A cgroup left frozen (a paused container's, whose runtime was killed
+/// on delete) is thawed when reused: on v1 the runtime steps into it for
+/// the clone, on v2 the init is born in it; either would stop there.
+#[test]
+fn a_frozen_leftover_cgroup_is_reused_thawed() {
+    let mut b = Bundle::new("cgfrozen");
+    let path = format!("/corten-it-frozen-{}", b.id());
+    let (dir, file, frozen) = if v2() {
+        (cg("", &path), "cgroup.freeze", "1")
+    } else {
+        (cg("freezer", &path), "freezer.state", "FROZEN")
+    };
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join(file), frozen).unwrap();
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(path));
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.run(&id).ok();
+    b.assert_clean(&id);
+    assert!(!dir.exists(), "the reused cgroup stays");
+    remove_parent(&path);
+}
+
 /// Regression (robustness::killed_two_stage_create_leaves_a_container_or_nothing,
 /// once device rules applied to every container): a create killed after
 /// the device rules left its cgroup behind with them, deny-all first; the

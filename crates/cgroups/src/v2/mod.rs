@@ -129,8 +129,12 @@ impl V2 {
                     crate::check_unpopulated(level)?;
                     // Reused (a killed create's, say): its old device
                     // program must not hold back the new init's /dev setup,
-                    // which runs before the new rules are set.
+                    // which runs before the new rules are set, and a frozen
+                    // one would freeze the init at birth.
                     crate::bpf_devices::reset(&self.open()?)?;
+                    if frozen_at(level) {
+                        write_file(&level.join("cgroup.freeze"), "0")?;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
