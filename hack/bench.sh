@@ -17,7 +17,8 @@
 # in a private mount namespace: crun 1.8.1 refuses hybrid cgroup hosts otherwise.
 #
 # Measured per runtime (medians, ms): `run` of `true`; create + start + delete -f
-# (three processes); `exec true` into a running container; peak RSS of one `run`
+# (three processes); `exec true` into a running container, back to back and after
+# 0.3 s idle (the kernel's cgroup migration lock costs most then); peak RSS of one `run`
 # (/usr/bin/time %M, median of 3); binary size; wall time of M sequential `run`s
 # and of M `run`s with P at a time. Plus the floor: the wrapper running /bin/true.
 # Samples are taken back to back: on a VM, a container started after an idle gap
@@ -224,7 +225,7 @@ if not runtimes:
     sys.exit("bench: no runtime could run the bundle")
 
 res = {rt.name: {} for rt in runtimes}
-samples = {rt.name: {"run": [], "csd": [], "exec": []} for rt in runtimes}
+samples = {rt.name: {"run": [], "csd": [], "exec": [], "idle_exec": []} for rt in runtimes}
 floor = []
 
 # Latencies, interleaved so that drift hits every runtime alike.
@@ -248,13 +249,23 @@ for _ in range(N):
     for rt in runtimes:
         if rt.name in targets:
             samples[rt.name]["exec"].append(rt.exec_once(targets[rt.name]))
+# Back to back, a cgroup.procs write finds the kernel's lock already in its
+# slow mode; after a pause (an engine's occasional exec) the first write
+# waits for an RCU grace period. 10 samples, each after IDLE seconds.
+IDLE = 0.3
+print(f"bench: 10 samples of exec after {IDLE} s idle", file=sys.stderr)
+for _ in range(10):
+    for rt in runtimes:
+        if rt.name in targets:
+            time.sleep(IDLE)
+            samples[rt.name]["idle_exec"].append(rt.exec_once(targets[rt.name]))
 for rt in runtimes:
     if rt.name in targets:
         rt.cleanup(targets[rt.name])
 
 for rt in runtimes:
     r, s = res[rt.name], samples[rt.name]
-    for k in ("run", "csd", "exec"):
+    for k in ("run", "csd", "exec", "idle_exec"):
         r[f"{k}_ms"] = median_ms(s[k])
         r[f"{k}_failures"] = sum(1 for x in s[k] if x is None)
     rss = [rt.peak_rss_kb() for _ in range(3)]
@@ -279,6 +290,7 @@ rows = [
     ("run true (median ms)", "run_ms", "{:.1f}"),
     ("create+start+delete -f (ms)", "csd_ms", "{:.1f}"),
     ("exec true (median ms)", "exec_ms", "{:.1f}"),
+    (f"exec true after {IDLE} s idle (ms)", "idle_exec_ms", "{:.1f}"),
     ("peak RSS of run (MB)", "rss_mb", "{:.1f}"),
     ("binary size (MB)", "size_mb", "{:.1f}"),
     (f"{SEQ} sequential runs (s)", "seq_s", "{:.2f}"),

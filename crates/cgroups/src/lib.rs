@@ -47,6 +47,18 @@ pub struct Placement {
     pub unified: bool,
 }
 
+/// What a new child needs to put itself into a cgroup without the lock a
+/// `cgroup.procs` write takes (see [`Manager::for_child`]).
+#[derive(Debug, Default)]
+pub struct ForChild {
+    /// `tasks` of each v1 hierarchy, open for writing: "0" there moves the
+    /// writing thread. The freezer's comes last, as the write may stop it.
+    pub tasks: Vec<OwnedFd>,
+    /// The cgroup2 directory (v2, or a hybrid host's unified hierarchy),
+    /// for clone3's CLONE_INTO_CGROUP.
+    pub into: Option<OwnedFd>,
+}
+
 /// What every cgroup driver does.
 pub trait Manager {
     /// Creates the container's cgroup directories.
@@ -66,6 +78,9 @@ pub trait Manager {
     /// Steps the calling thread back to the runtime's own cgroups after
     /// [`Manager::before_clone`].
     fn after_clone(&self) -> Result<()>;
+    /// What a child of this process, cloned next, needs to put itself in
+    /// the cgroup (an `exec` process: the runtime never steps in there).
+    fn for_child(&self) -> Result<ForChild>;
     /// Moves `pid` back to the runtime's own cgroups after
     /// [`Manager::join`] (the rootless probe).
     fn step_out(&self, pid: i32) -> Result<()>;

@@ -373,6 +373,30 @@ impl Manager for V1 {
         first_error
     }
 
+    fn for_child(&self) -> Result<crate::ForChild> {
+        let mut out = crate::ForChild::default();
+        let mut freezer = None;
+        for (h, dir) in &self.dirs {
+            if h.fstype == "cgroup2" {
+                let f = std::fs::File::open(dir).map_err(|e| Error::io(dir, &e))?;
+                out.into = Some(f.into());
+                continue;
+            }
+            let tasks = dir.join("tasks");
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&tasks)
+                .map_err(|e| Error::io(&tasks, &e))?;
+            if h.has("freezer") {
+                freezer = Some(f.into());
+            } else {
+                out.tasks.push(f.into());
+            }
+        }
+        out.tasks.extend(freezer);
+        Ok(out)
+    }
+
     fn step_out(&self, pid: i32) -> Result<()> {
         for dir in &self.runtime_dirs {
             write_file(&dir.join("cgroup.procs"), &pid.to_string())?;

@@ -211,6 +211,11 @@ pub fn update(
     cgroups::open(placement).apply(resources).map_err(cg_err)
 }
 
+/// What a child cloned next needs to put itself into a saved cgroup.
+pub fn for_child(placement: &cgroups::Placement) -> Result<cgroups::ForChild, Error> {
+    cgroups::open(placement).for_child().map_err(cg_err)
+}
+
 /// Moves `pid` into a saved cgroup, or sub-cgroups of it (`exec --cgroup`).
 pub fn join(
     placement: &cgroups::Placement,

@@ -227,6 +227,13 @@ impl Manager for V2 {
         Ok(())
     }
 
+    fn for_child(&self) -> Result<crate::ForChild> {
+        Ok(crate::ForChild {
+            tasks: Vec::new(),
+            into: Some(self.open()?),
+        })
+    }
+
     fn step_out(&self, pid: i32) -> Result<()> {
         if self.runtime_dir.as_os_str().is_empty() {
             // A saved placement: the runtime never stepped in.

@@ -24,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub chan: Channel,
     pub inherited_fds: &'a [std::os::fd::RawFd],
     pub seccomp: Option<&'a seccomp::Filter>,
+    /// The container's v1 `tasks` files, to write "0" (this process) to.
+    pub cgroup_tasks: &'a [OwnedFd],
 }
 
 /// The child's entry point.
@@ -43,10 +45,15 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // container.
     sys::process::set_dumpable(false).context("making the process non-dumpable")?;
     guard_runtime_death(ctx);
-    // The runtime moves us into the container's cgroup, then says so.
+    // The runtime moves us into the container's cgroup where we were not
+    // born in it, then says so; the v1 hierarchies we join ourselves (in a
+    // paused container, the freezer's, last, stops us until resumed).
     match ctx.chan.recv() {
         Ok(Message::Proceed) => {}
         _ => sys::process::exit_now(1),
+    }
+    for tasks in ctx.cgroup_tasks {
+        sys::fs::write(tasks.as_fd(), b"0").context("joining the container's cgroup")?;
     }
     // All at once through the init's pidfd: the kernel joins the user
     // namespace first, so the others are joined with its privileges. A

@@ -99,13 +99,34 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     if early != 0 {
         sys::ns::setns(pidfd.as_fd(), early).context("joining the container's pid namespace")?;
     }
+    // The process puts itself into the container's cgroup: born in its
+    // cgroup2 part (CLONE_INTO_CGROUP), and "0" into the v1 `tasks` files
+    // opened here. Unlike the init's runtime, this one never steps in: it
+    // could be frozen, throttled or killed there meanwhile (exec takes no
+    // lock). Moving a pid in instead (sub-cgroups, or a container at its
+    // pids limit, which must still take an exec, as with runc) takes the
+    // cgroup.procs lock and its RCU grace period.
+    let self_placed = req.state.cgroup.is_some() && req.sub_cgroups.is_empty();
+    let (tasks, into) = match &req.state.cgroup {
+        Some(p) if self_placed => {
+            // Above the range --preserve-fds hands over, as every other.
+            let c = crate::cgroup::for_child(p)?;
+            let tasks = c.tasks.into_iter().map(|f| super::raise(f, min_fd));
+            let into = c.into.map(|f| super::raise(f, min_fd)).transpose()?;
+            (tasks.collect::<Result<Vec<_>, _>>()?, into)
+        }
+        _ => (Vec::new(), None),
+    };
+    let into = into.as_ref().map(|f| f.as_fd());
     let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
-    // Not born in the container's cgroup, as the init is: the runtime would
-    // have to step into a cgroup that others may freeze, throttle or kill
-    // meanwhile (exec takes no lock), and a container at its pids limit
-    // must still take an exec (a shell to look around, as with runc). The
-    // process joins after the clone, before it runs anything of its own.
-    let pid = match sys::process::fork_child(one, 0, None).context("clone3 of the exec process")? {
+    let (fork, placed) = match sys::process::fork_child(one, 0, into) {
+        // The clone is counted against pids.max; a process moved in is not.
+        Err(e) if e.errno() == libc::EAGAIN && into.is_some() => {
+            (sys::process::fork_child(one, 0, None), false)
+        }
+        other => (other, self_placed),
+    };
+    let pid = match fork.context("clone3 of the exec process")? {
         sys::process::Fork::Child(_) => {
             drop(parent_end);
             init::exec::main(init::exec::Context {
@@ -116,14 +137,16 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
                 chan: child_end,
                 inherited_fds: req.inherited_fds,
                 seccomp: seccomp.as_ref(),
+                cgroup_tasks: if placed { &tasks } else { &[] },
             })
         }
         sys::process::Fork::Parent(pid) => pid,
     };
     drop(child_end);
+    drop(tasks);
     let mut guard = Child { pid, done: false };
     let mut console = None;
-    if let Some(p) = &req.state.cgroup {
+    if let (Some(p), false) = (&req.state.cgroup, placed) {
         crate::cgroup::join(p, pid, req.sub_cgroups)?;
     }
     parent_end
