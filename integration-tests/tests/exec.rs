@@ -252,6 +252,52 @@ fn exec_into_a_container_at_its_pids_limit() {
     b.assert_clean(&id);
 }
 
+/// Regression (review): where `tasks` is not writable but `cgroup.procs`
+/// is (a delegation of cgroup.procs only), exec failed opening `tasks`; it
+/// falls back to the move by pid, which needs only cgroup.procs.
+#[test]
+fn exec_where_tasks_is_not_writable_moves_by_pid() {
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return; // cgroup v2 has no tasks file.
+    }
+    let mut b = Bundle::new("exec-no-tasks");
+    let (id, _init) = running(&mut b);
+    let (pid, _) = init_report(&b, &id);
+    let own = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let path = own
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(|c: char| c.is_ascii_digit())?
+                .strip_prefix(":pids:")
+        })
+        .expect("a pids hierarchy");
+    let tasks = std::path::Path::new("/sys/fs/cgroup/pids")
+        .join(path.trim_start_matches('/'))
+        .join("tasks");
+    let mode = |m| fs::set_permissions(&tasks, std::os::unix::fs::PermissionsExt::from_mode(m));
+    mode(0o444).unwrap();
+    // Root without CAP_DAC_OVERRIDE meets the file mode as any user would.
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set=-dac_override", "--"])
+        .arg(bin())
+        .arg("--root")
+        .arg(&b.root)
+        .args(["exec", &id, "cat", "/proc/self/cgroup"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    mode(0o644).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.lines().all(|l| l.ends_with(":/")), "{stdout}");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}
+
 #[test]
 fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
     let mut b = Bundle::new("exec-states");

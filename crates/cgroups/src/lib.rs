@@ -51,9 +51,10 @@ pub struct Placement {
 /// `cgroup.procs` write takes (see [`Manager::for_child`]).
 #[derive(Debug, Default)]
 pub struct ForChild {
-    /// `tasks` of each v1 hierarchy, open for writing: "0" there moves the
-    /// writing thread. The freezer's comes last, as the write may stop it.
-    pub tasks: Vec<OwnedFd>,
+    /// `tasks` of each v1 hierarchy (its path, to name in errors), open for
+    /// writing: "0" there moves the writing thread. The freezer's comes
+    /// last, as the write may stop it.
+    pub tasks: Vec<(PathBuf, OwnedFd)>,
     /// The cgroup2 directory (v2, or a hybrid host's unified hierarchy),
     /// for clone3's CLONE_INTO_CGROUP.
     pub into: Option<OwnedFd>,

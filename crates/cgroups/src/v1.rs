@@ -388,9 +388,9 @@ impl Manager for V1 {
                 .open(&tasks)
                 .map_err(|e| Error::io(&tasks, &e))?;
             if h.has("freezer") {
-                freezer = Some(f.into());
+                freezer = Some((tasks, f.into()));
             } else {
-                out.tasks.push(f.into());
+                out.tasks.push((tasks, f.into()));
             }
         }
         out.tasks.extend(freezer);

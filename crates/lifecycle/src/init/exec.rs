@@ -25,7 +25,7 @@ pub(crate) struct Context<'a> {
     pub inherited_fds: &'a [std::os::fd::RawFd],
     pub seccomp: Option<&'a seccomp::Filter>,
     /// The container's v1 `tasks` files, to write "0" (this process) to.
-    pub cgroup_tasks: &'a [OwnedFd],
+    pub cgroup_tasks: &'a [(std::path::PathBuf, OwnedFd)],
 }
 
 /// The child's entry point.
@@ -52,8 +52,9 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         Ok(Message::Proceed) => {}
         _ => sys::process::exit_now(1),
     }
-    for tasks in ctx.cgroup_tasks {
-        sys::fs::write(tasks.as_fd(), b"0").context("joining the container's cgroup")?;
+    for (path, tasks) in ctx.cgroup_tasks {
+        sys::fs::write(tasks.as_fd(), b"0")
+            .with_context(|| format!("joining the container's cgroup {}", path.display()))?;
     }
     // All at once through the init's pidfd: the kernel joins the user
     // namespace first, so the others are joined with its privileges. A

@@ -106,16 +106,24 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
     // lock). Moving a pid in instead (sub-cgroups, or a container at its
     // pids limit, which must still take an exec, as with runc) takes the
     // cgroup.procs lock and its RCU grace period.
-    let self_placed = req.state.cgroup.is_some() && req.sub_cgroups.is_empty();
-    let (tasks, into) = match &req.state.cgroup {
-        Some(p) if self_placed => {
+    // Files it cannot have (a `tasks` this user may not write, where a
+    // delegation gave only cgroup.procs) leave it to the move by pid.
+    let for_child = match &req.state.cgroup {
+        Some(p) if req.sub_cgroups.is_empty() => crate::cgroup::for_child(p).ok(),
+        _ => None,
+    };
+    let self_placed = for_child.is_some();
+    let (tasks, into) = match for_child {
+        Some(c) => {
             // Above the range --preserve-fds hands over, as every other.
-            let c = crate::cgroup::for_child(p)?;
-            let tasks = c.tasks.into_iter().map(|f| super::raise(f, min_fd));
+            let tasks = c
+                .tasks
+                .into_iter()
+                .map(|(path, f)| Ok::<_, Error>((path, super::raise(f, min_fd)?)));
             let into = c.into.map(|f| super::raise(f, min_fd)).transpose()?;
             (tasks.collect::<Result<Vec<_>, _>>()?, into)
         }
-        _ => (Vec::new(), None),
+        None => (Vec::new(), None),
     };
     let into = into.as_ref().map(|f| f.as_fd());
     let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
