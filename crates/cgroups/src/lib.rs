@@ -82,9 +82,6 @@ pub trait Manager {
     /// What a child of this process, cloned next, needs to put itself in
     /// the cgroup (an `exec` process: the runtime never steps in there).
     fn for_child(&self) -> Result<ForChild>;
-    /// Moves `pid` back to the runtime's own cgroups after
-    /// [`Manager::join`] (the rootless probe).
-    fn step_out(&self, pid: i32) -> Result<()>;
     /// Applies resource limits (all but the device rules).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Sets the device rules, runc's way: from deny-all, the config's

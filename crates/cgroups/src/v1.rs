@@ -397,13 +397,6 @@ impl Manager for V1 {
         Ok(out)
     }
 
-    fn step_out(&self, pid: i32) -> Result<()> {
-        for dir in &self.runtime_dirs {
-            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
-    }
-
     fn freeze(&self, frozen: bool) -> Result<()> {
         let dir = self.dir_of("freezer").ok_or_else(|| {
             Error::Unsupported("the freezer cgroup controller is not mounted on this host".into())

@@ -2,11 +2,12 @@
 //! left to remove.
 //!
 //! The init must be in its cgroup before any container code runs, and a
-//! cgroup namespace must be rooted at it. The runtime therefore steps into
-//! the container's cgroup just for the clone: every child (stage 1, the
-//! init, its cgroup namespace) is born inside, and the runtime steps back
-//! out at once. On cgroup v2, clone3's CLONE_INTO_CGROUP does the same in
-//! one call, and the runtime never enters.
+//! cgroup namespace must be rooted at it. So every child (stage 1, the
+//! init, its cgroup namespace) is born inside: clone3's CLONE_INTO_CGROUP
+//! places it in the cgroup2 part (all of it on v2), and for the v1
+//! hierarchies the runtime's thread steps in just for the clone and back
+//! out at once. Neither writes a pid to cgroup.procs, which makes the
+//! kernel wait for an RCU grace period (6-8 ms here).
 
 use std::path::PathBuf;
 
@@ -82,22 +83,47 @@ pub fn plan(
     }
 }
 
-/// Whether an unprivileged runtime can make the cgroup and move a process
-/// in and out (which takes write access up to the common ancestor of both
-/// cgroups, so a writable leaf is not enough). What it made is removed
-/// again when it cannot.
+/// Whether an unprivileged runtime can make the cgroup and place a clone in
+/// it (which takes write access up to the common ancestor of both cgroups,
+/// so a writable leaf is not enough), tried the way create will place the
+/// init: a clone that exits at once. What it made is removed again when it
+/// cannot.
 fn probe(cg: &dyn Manager) -> Result<(), cgroups::Error> {
-    let me = std::process::id() as i32;
     // A create that fails made nothing to remove (and an existing cgroup
     // it refused is not ours to touch).
     cg.create()?;
-    let joined = cg.join(me);
-    let left = cg.step_out(me);
-    let moved = joined.and(left);
-    if moved.is_err() {
+    let placed = trial_clone(cg);
+    if placed.is_err() {
         let _ = cg.destroy();
     }
-    moved
+    placed
+}
+
+fn trial_clone(cg: &dyn Manager) -> Result<(), cgroups::Error> {
+    let into = cg.before_clone()?;
+    let cloned = clone_and_reap(into.as_ref().map(AsFd::as_fd));
+    let left = cg.after_clone();
+    cloned.and(left)
+}
+
+fn clone_and_reap(into: Option<BorrowedFd<'_>>) -> Result<(), cgroups::Error> {
+    let failed = |e: sys::Error| {
+        let reason = e.to_string();
+        let path = PathBuf::from("(a trial clone into it)");
+        if matches!(e.errno(), libc::EACCES | libc::EPERM) {
+            cgroups::Error::Denied { path, reason }
+        } else {
+            cgroups::Error::Io { path, reason }
+        }
+    };
+    let one = sys::process::SingleThreaded::check().map_err(failed)?;
+    match sys::process::fork_child(one, 0, into).map_err(failed)? {
+        sys::process::Fork::Child(_) => sys::process::exit_now(0),
+        sys::process::Fork::Parent(pid) => {
+            let _ = sys::process::waitpid(pid, false);
+            Ok(())
+        }
+    }
 }
 
 /// Gets the clone of the init into the container's cgroup: a descriptor

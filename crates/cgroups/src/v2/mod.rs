@@ -24,9 +24,6 @@ const ROOT: &str = "/sys/fs/cgroup";
 #[derive(Debug)]
 pub struct V2 {
     dir: PathBuf,
-    /// The runtime's own cgroup directory, to step back out (not needed
-    /// with CLONE_INTO_CGROUP, kept for kernels before 5.7).
-    runtime_dir: PathBuf,
     /// Parents of `dir` that [`Manager::create`] made, outermost first.
     made_parents: std::cell::RefCell<Vec<PathBuf>>,
 }
@@ -83,7 +80,6 @@ impl V2 {
         }
         Ok(V2 {
             dir,
-            runtime_dir: under(root, &own),
             made_parents: Default::default(),
         })
     }
@@ -92,7 +88,6 @@ impl V2 {
     pub fn from_placement(p: &Placement) -> V2 {
         V2 {
             dir: p.dirs.first().cloned().unwrap_or_default(),
-            runtime_dir: PathBuf::new(),
             made_parents: std::cell::RefCell::new(p.made_parents.clone()),
         }
     }
@@ -234,14 +229,6 @@ impl Manager for V2 {
         })
     }
 
-    fn step_out(&self, pid: i32) -> Result<()> {
-        if self.runtime_dir.as_os_str().is_empty() {
-            // A saved placement: the runtime never stepped in.
-            return Err(Error::Invalid("no runtime cgroup to step back to".into()));
-        }
-        write_file(&self.runtime_dir.join("cgroup.procs"), &pid.to_string())
-    }
-
     fn apply(&self, r: &LinuxResources) -> Result<()> {
         for (file, value) in resources::writes(r, &self.dir)? {
             write_file(&self.dir.join(&file), &value)
@@ -313,7 +300,6 @@ mod tests {
         let root = Path::new("/sys/fs/cgroup");
         let v = V2::new_in(root, Path::new("corten/c1"), "0::/user/session\n").unwrap();
         assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/user/corten/c1"));
-        assert_eq!(v.runtime_dir, PathBuf::from("/sys/fs/cgroup/user/session"));
         let v = V2::new_in(root, Path::new("corten/c1"), "0::/\n").unwrap();
         assert_eq!(v.dir, PathBuf::from("/sys/fs/cgroup/corten/c1"));
         let v = V2::new_in(root, Path::new("/abs/c1"), "0::/session\n").unwrap();
@@ -333,7 +319,6 @@ mod tests {
         std::fs::write(base.join("cgroup.subtree_control"), "memory\n").unwrap();
         let v = V2 {
             dir: base.join("c1"),
-            runtime_dir: base.clone(),
             made_parents: Default::default(),
         };
         // root() only knows the real mount point: the fake's root is its parent.
