@@ -136,12 +136,7 @@ fn device_rules_hold(rules: serde_json::Value) {
         } else {
             c["linux"]["resources"] = json!({ "devices": rules });
         }
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set]
-                .as_array_mut()
-                .unwrap()
-                .push(json!("CAP_MKNOD"));
-        }
+        grant_cap(c, "CAP_MKNOD");
         c["root"]["readonly"] = json!(false);
     });
     b.set_sh("mknod /tmp/kmsg c 1 11 && (cat /tmp/kmsg >/dev/null 2>&1 && echo open || echo denied); cat /dev/null && echo null-ok");
@@ -660,6 +655,54 @@ fn a_frozen_leftover_cgroup_is_reused_thawed() {
     b.assert_clean(&id);
     assert!(!dir.exists(), "the reused cgroup stays");
     remove_parent(&path);
+}
+
+/// A frozen leftover the runtime may not thaw is refused by create, with
+/// nothing made left behind and the leftover untouched: stepping into it
+/// for the clone would freeze the runtime.
+#[test]
+fn a_frozen_leftover_cgroup_that_cannot_be_thawed_is_refused() {
+    if v2() {
+        return; // the v1 freezer's file mode is what this test takes away.
+    }
+    let mut b = Bundle::new("cgfrozen-ro");
+    let path = format!("/corten-it-frozen-ro-{}", b.id());
+    // Every hierarchy's directory is a leftover: a runtime without
+    // CAP_DAC_OVERRIDE could not make them under the 0555 roots.
+    let hierarchies: Vec<PathBuf> = [
+        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
+        "unified",
+    ]
+    .iter()
+    .map(|c| cg(c, &path))
+    .filter(|d| d.parent().is_some_and(|p| p.is_dir()) && fs::create_dir(d).is_ok())
+    .collect();
+    let dir = cg("freezer", &path);
+    fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+    let mode = |m| {
+        let perms = std::os::unix::fs::PermissionsExt::from_mode(m);
+        fs::set_permissions(dir.join("freezer.state"), perms).unwrap()
+    };
+    mode(0o444);
+    b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(path));
+    b.set_args(&["true"]);
+    let id = b.id();
+    let out = b
+        .call(&["create", "--bundle", &b.dir_str(), &id])
+        .without_dac_override()
+        .output();
+    mode(0o644);
+    out.fails_with(1, "is frozen");
+    b.assert_clean(&id);
+    assert_eq!(
+        read(dir.join("freezer.state")),
+        "FROZEN",
+        "not ours to touch"
+    );
+    fs::write(dir.join("freezer.state"), "THAWED").unwrap();
+    for d in hierarchies {
+        fs::remove_dir(&d).unwrap();
+    }
 }
 
 /// Regression (robustness::killed_two_stage_create_leaves_a_container_or_nothing,

@@ -276,24 +276,17 @@ fn exec_where_tasks_is_not_writable_moves_by_pid() {
         .join("tasks");
     let mode = |m| fs::set_permissions(&tasks, std::os::unix::fs::PermissionsExt::from_mode(m));
     mode(0o444).unwrap();
-    // Root without CAP_DAC_OVERRIDE meets the file mode as any user would.
-    let out = std::process::Command::new("setpriv")
-        .args(["--bounding-set=-dac_override", "--"])
-        .arg(bin())
-        .arg("--root")
-        .arg(&b.root)
-        .args(["exec", &id, "cat", "/proc/self/cgroup"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = b
+        .call(&["exec", &id, "cat", "/proc/self/cgroup"])
+        .without_dac_override()
+        .output();
     mode(0o644).unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    out.ok();
     assert!(
-        out.status.success(),
+        out.stdout.lines().all(|l| l.ends_with(":/")),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stdout
     );
-    assert!(stdout.lines().all(|l| l.ends_with(":/")), "{stdout}");
     b.delete_force(&id);
     b.assert_clean(&id);
 }
@@ -534,12 +527,7 @@ fn exec_lands_in_the_containers_root_when_the_init_chrooted() {
     let mut b = Bundle::new("exec-chroot");
     b.config_mut(|c| {
         c["root"]["readonly"] = json!(false);
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set]
-                .as_array_mut()
-                .unwrap()
-                .push(json!("CAP_SYS_CHROOT"));
-        }
+        grant_cap(c, "CAP_SYS_CHROOT");
     });
     b.set_sh("mkdir -p /inner/bin && cp /bin/busybox /inner/bin/ && exec chroot /inner /bin/busybox sleep 30");
     let id = b.id();

@@ -338,12 +338,7 @@ fn no_namespaces_share_the_hosts_and_delete_removes_their_mounts() {
         c["linux"]["namespaces"] = json!([]);
         c.as_object_mut().expect("config").remove("hostname");
         c["root"]["readonly"] = json!(true);
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set]
-                .as_array_mut()
-                .unwrap()
-                .push(json!("CAP_SYS_ADMIN"));
-        }
+        grant_cap(c, "CAP_SYS_ADMIN");
     });
     b.set_args(&[PROBE, "sleep", "30"]);
     let id = b.id();

@@ -220,11 +220,6 @@ fn move_this_thread(dir: &Path) -> Result<()> {
     }
 }
 
-/// Whether the freezer cgroup `dir` stops its tasks (or is about to).
-fn freezing(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
-}
-
 /// -1 (and a missing value) mean no limit in the runtime spec.
 fn limit(v: i64) -> String {
     if v < 0 {
@@ -253,6 +248,13 @@ impl Manager for V1 {
                         continue;
                     }
                     match write_file(&dir.join(file), value) {
+                        // A frozen one we may not thaw is refused here, so
+                        // that before_clone never has to look (nor step in).
+                        Err(Error::Denied { .. })
+                            if controller == "freezer" && state_is_frozen(dir) =>
+                        {
+                            return Err(Error::Invalid(format!("{} is frozen", dir.display())))
+                        }
                         // Rootless in a delegated directory: not ours to program.
                         Err(Error::Denied { .. }) => {}
                         other => other?,
@@ -344,15 +346,14 @@ impl Manager for V1 {
                 std::fs::File::open(dir)
                     .map(|f| into = Some(f.into()))
                     .map_err(|e| Error::io(dir, &e))
-            } else if h.has("freezer") && freezing(dir) {
-                // Stepping in would freeze the runtime (create thaws a
-                // reused cgroup; one it may not thaw is refused here).
-                Err(Error::Invalid(format!("{} is frozen", dir.display())))
             } else {
+                // Never frozen: create thawed it, or refused it.
                 move_this_thread(dir)
             };
             if let Err(e) = step {
-                let _ = self.after_clone();
+                // Stepping back out matters more: left inside, the runtime
+                // would count against the container and die with it.
+                self.after_clone()?;
                 return Err(e);
             }
         }

@@ -207,8 +207,12 @@ pub fn apply(cg: &dyn Manager, spec: &Spec, policy: Policy) -> Result<(), Error>
 /// SIGKILLs whatever is still in a saved cgroup and removes it.
 pub fn destroy(placement: &cgroups::Placement) -> Result<(), Error> {
     let cg = cgroups::open(placement);
+    // Never this process: a runtime that could not step back out after a
+    // clone (before_clone's error path) reports that, it does not kill itself.
+    let me = std::process::id() as i32;
     for _ in 0..100 {
-        let procs = cg.procs().map_err(cg_err)?;
+        let mut procs = cg.procs().map_err(cg_err)?;
+        procs.retain(|&p| p != me);
         if procs.is_empty() {
             break;
         }

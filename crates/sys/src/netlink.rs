@@ -6,9 +6,9 @@
 //! Messages are built as bytes in the host's byte order (netlink's); the
 //! only unsafe calls are the socket, its send and its receive.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use crate::{check, check_long, retry, Error, Result};
+use crate::{check, Error, Result};
 
 const NLMSG_HDR: usize = 16;
 const NLMSG_ERROR: u16 = 2;
@@ -139,22 +139,12 @@ impl Route {
         msg.extend_from_slice(&self.seq.to_ne_bytes());
         msg.extend_from_slice(&0u32.to_ne_bytes());
         msg.extend_from_slice(body);
-        let fd = self.fd.as_raw_fd();
-        retry(|| {
-            // SAFETY: `msg` is readable for its length; `fd` is our open socket.
-            let n = unsafe { libc::send(fd, msg.as_ptr().cast(), msg.len(), 0) };
-            check_long(n as libc::c_long, "send(netlink)").map(drop)
-        })?;
+        crate::socket::send(self.fd.as_fd(), &msg)?;
         Ok(self.seq)
     }
 
     fn recv(&self, buf: &mut [u8]) -> Result<usize> {
-        let fd = self.fd.as_raw_fd();
-        retry(|| {
-            // SAFETY: `buf` is writable for its length; `fd` is our open socket.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            check_long(n as libc::c_long, "recv(netlink)").map(|n| n as usize)
-        })
+        crate::socket::recv(self.fd.as_fd(), buf)
     }
 
     /// Sends a request and reads the replies to it until the ACK (or the

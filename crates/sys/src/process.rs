@@ -154,6 +154,13 @@ pub fn in_user_namespace() -> bool {
     })
 }
 
+/// Whether the runtime lacks the initial user namespace's root: a user
+/// other than root, or root of a user namespace (rootless podman runs us
+/// so). Such a runtime cannot program the host's cgroups or devices.
+pub fn unprivileged() -> bool {
+    effective_ids().0 != 0 || in_user_namespace()
+}
+
 /// `kill(pid, sig)`.
 pub fn kill(pid: libc::pid_t, sig: i32) -> Result<()> {
     // SAFETY: kill has no memory effects; the caller chose `pid`.

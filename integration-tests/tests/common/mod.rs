@@ -331,6 +331,17 @@ impl Spawned {
     }
 }
 
+/// Adds capability `cap` to the bounding, effective and permitted sets of
+/// a config's process.
+pub fn grant_cap(config: &mut serde_json::Value, cap: &str) {
+    for set in ["bounding", "effective", "permitted"] {
+        config["process"]["capabilities"][set]
+            .as_array_mut()
+            .expect("a capability set")
+            .push(serde_json::json!(cap));
+    }
+}
+
 /// One runtime invocation being prepared: `$CORTEN_BIN --root <root> ARGS`.
 pub struct Call<'a> {
     bundle: &'a Bundle,
@@ -341,9 +352,17 @@ pub struct Call<'a> {
     env: Vec<(String, String)>,
     user: Option<(u32, u32)>,
     cgroup: Option<PathBuf>,
+    no_dac_override: bool,
 }
 
 impl Call<'_> {
+    /// Runs the runtime as root without CAP_DAC_OVERRIDE: file modes hold
+    /// for it as for any user (a cgroup file it may not write, say).
+    pub fn without_dac_override(mut self) -> Self {
+        self.no_dac_override = true;
+        self
+    }
+
     /// Runs the runtime as an unprivileged user (uid, gid), no supplementary groups.
     pub fn run_as(mut self, uid: u32, gid: u32) -> Self {
         self.user = Some((uid, gid));
@@ -441,6 +460,11 @@ impl Call<'_> {
                         Ok(())
                     });
                 }
+                cmd
+            }
+            (None, _) if self.no_dac_override => {
+                let mut cmd = Command::new("setpriv");
+                cmd.args(["--bounding-set=-dac_override", "--"]).arg(bin());
                 cmd
             }
             (None, _) => Command::new(bin()),
@@ -648,6 +672,7 @@ impl Bundle {
             env: Vec::new(),
             user: None,
             cgroup: None,
+            no_dac_override: false,
         }
     }
 

@@ -98,7 +98,7 @@ fn rootless(cli: &Cli) -> bool {
     match cli.rootless.as_deref() {
         Some("true") => true,
         Some("false") => false,
-        _ => sys::process::effective_ids().0 != 0 || sys::process::in_user_namespace(),
+        _ => sys::process::unprivileged(),
     }
 }
 

@@ -134,7 +134,9 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
         }
         other => (other, self_placed),
     };
-    let pid = match fork.context("clone3 of the exec process")? {
+    let pid = match fork.map_err(|e| {
+        super::clone_failed(e, placed && into.is_some(), "clone3 of the exec process")
+    })? {
         sys::process::Fork::Child(_) => {
             drop(parent_end);
             init::exec::main(init::exec::Context {

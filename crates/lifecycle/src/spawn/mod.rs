@@ -110,20 +110,13 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let fifo = raise(req.fifo, min_fd)?;
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
-    let unprivileged = sys::process::effective_ids().0 != 0 || sys::process::in_user_namespace();
+    let unprivileged = sys::process::unprivileged();
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
     let into = in_cgroup.as_ref().and_then(|g| g.clone_fd());
-    let fork = match sys::process::fork_child(one, flags as u64, into) {
-        // A kernel that does not know clone_args.cgroup (before 5.7).
-        Err(e) if e.errno() == libc::E2BIG && into.is_some() => {
-            return Err(Error::Unsupported(
-                "cgroup2 on a kernel without clone3's CLONE_INTO_CGROUP (before Linux 5.7)".into(),
-            ))
-        }
-        other => other.context("clone3 of the container init")?,
-    };
+    let fork = sys::process::fork_child(one, flags as u64, into)
+        .map_err(|e| clone_failed(e, into.is_some(), "clone3 of the container init"))?;
     let first = match fork {
         sys::process::Fork::Child(one) => {
             drop(parent_end);
@@ -284,6 +277,20 @@ fn reap_status(pid: i32) -> Option<String> {
 }
 
 /// Moves `fd` to a number of at least `min`.
+/// A failed clone3, told apart from a kernel that does not know
+/// clone_args.cgroup (before 5.7), which says E2BIG to CLONE_INTO_CGROUP.
+pub(crate) fn clone_failed(e: sys::Error, into_cgroup: bool, what: &'static str) -> Error {
+    if e.errno() == libc::E2BIG && into_cgroup {
+        return Error::Unsupported(
+            "cgroup2 on a kernel without clone3's CLONE_INTO_CGROUP (before Linux 5.7)".into(),
+        );
+    }
+    Error::Sys {
+        context: what.into(),
+        source: e,
+    }
+}
+
 pub(crate) fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
     use std::os::fd::AsRawFd;
     if fd.as_raw_fd() >= min {

@@ -68,11 +68,15 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
     }
     refuse_unimplemented(spec)?;
     crate::process::sysctl::validate(spec)?;
-    // Resolved, so that the path saved in the state is the one mountinfo
-    // shows (rootfs/host.rs finds the container's mounts by it).
+    if !shares_host_mounts(spec) {
+        return Ok(std::path::absolute(&rootfs).unwrap_or(rootfs));
+    }
+    // Resolved (a lookup per component, paid only here), so that the path
+    // saved in the state is the one mountinfo shows: rootfs/host.rs finds
+    // the container's mounts on the host by it.
     let rootfs = std::fs::canonicalize(&rootfs)
         .map_err(|e| Error::Config(format!("rootfs {}: {e}", rootfs.display())))?;
-    if rootfs == std::path::Path::new("/") && shares_host_mounts(spec) {
+    if rootfs == std::path::Path::new("/") {
         return Err(Error::Config(
             "root.path is the host's /: without a mount namespace the container's mounts would cover the host's".into(),
         ));
@@ -137,7 +141,7 @@ fn check_net_devices(spec: &Spec) -> Result<(), Error> {
             "linux.netDevices needs a network namespace of the container's own".into(),
         ));
     }
-    if sys::process::effective_ids().0 != 0 {
+    if sys::process::unprivileged() {
         return Err(Error::Config(
             "linux.netDevices: an unprivileged user cannot move host network devices".into(),
         ));
