@@ -84,9 +84,13 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let deferred_caps = super::switch_user(spec, ctx.seccomp)?;
     // A uid change clears the parent-death signal (kernel rule).
     guard_runtime_death(ctx);
-    // CVE-2024-21626: the cwd is checked to be inside the container's root.
+    // CVE-2024-21626: nothing of the runtime's is left open to walk through
+    // (the cgroup directory, the init's pidfd...) when the cwd is entered
+    // and checked to be inside the container's root, and the program looked
+    // up (see the init).
+    process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd()])?;
     process::enter_cwd(spec)?;
-    let exec = exec.resolve()?;
+    let exec = exec.resolve(ctx.inherited_fds)?;
     process::limits::apply_no_new_privileges(spec)?;
     process::fds::close_on_exec(ctx.inherited_fds)?;
     // The runtime blocked every signal to forward them; the process starts

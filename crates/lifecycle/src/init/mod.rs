@@ -110,10 +110,15 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let deferred_caps = switch_user(spec, ctx.seccomp)?;
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
-    // CVE-2024-21626: chdir only now that no host directory fd is left open
-    // to reach through /proc/self/fd, and verify the result is inside the root.
+    // CVE-2024-21626: the cwd is entered and the program looked up only
+    // once no host directory is left open to reach through /proc/self/fd;
+    // the cwd is then verified to be inside the root, and the program
+    // reached without a magic link.
+    process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd(), fifo_fd(ctx)])?;
     process::enter_cwd(spec)?;
-    let exec = exec.map(process::Exec::resolve).transpose()?;
+    let exec = exec
+        .map(|e| e.resolve(ctx.inherited_fds))
+        .transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.inherited_fds)?;
@@ -303,6 +308,10 @@ fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(),
 
 fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
     crate::hooks::bundle_state(ctx.id, pid, status, ctx.bundle)
+}
+
+fn fifo_fd(ctx: &Context<'_>) -> std::os::fd::RawFd {
+    std::os::fd::AsRawFd::as_raw_fd(&ctx.fifo)
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.

@@ -154,6 +154,12 @@ impl std::fmt::Display for RecvError {
 }
 
 impl Channel {
+    /// The socket's descriptor number (kept open in a child that closes
+    /// the rest).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.fd)
+    }
+
     /// Wraps a connected SOCK_SEQPACKET socket.
     pub fn new(fd: OwnedFd) -> Self {
         Channel { fd }
