@@ -99,4 +99,3 @@ fn absolute_program_through_a_leaked_descriptor_is_not_executed() {
         b.assert_clean(&id);
     }
 }
-

@@ -96,14 +96,13 @@ pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<std::os::fd::Owne
 /// file or directory `fd` is, as a bind mount takes), and with `recursive`
 /// of the mounts below. Nothing is resolved by path: the mount a container
 /// could redirect by swapping a symlink is never looked up again.
-pub fn open_tree_clone_fd(
-    fd: BorrowedFd<'_>,
-    recursive: bool,
-) -> Result<std::os::fd::OwnedFd> {
+pub fn open_tree_clone_fd(fd: BorrowedFd<'_>, recursive: bool) -> Result<std::os::fd::OwnedFd> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
     let rec = if recursive { AT_RECURSIVE } else { 0 };
-    let flags =
-        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint | rec;
+    let flags = OPEN_TREE_CLONE
+        | libc::O_CLOEXEC as libc::c_uint
+        | libc::AT_EMPTY_PATH as libc::c_uint
+        | rec;
     let empty = c"";
     // SAFETY: the empty path with AT_EMPTY_PATH makes open_tree act on `fd`,
     // which is live for the call; it returns a new descriptor we own below.
@@ -118,8 +117,16 @@ pub fn open_tree_clone_fd(
 /// when no path through /proc may be trusted to name a target.
 pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::OwnedFd> {
     const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
     // SAFETY: `fstype` is NUL-terminated; fsopen returns a new descriptor.
-    let ret = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), libc::O_CLOEXEC as libc::c_uint) };
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsopen,
+            fstype.as_ptr(),
+            FSOPEN_CLOEXEC,
+        )
+    };
     let fsfd = check_long(ret, "fsopen")? as libc::c_int;
     // SAFETY: fsopen succeeded: `fsfd` is a new descriptor we own.
     let fsfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fsfd) };
@@ -141,7 +148,7 @@ pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::O
         libc::syscall(
             libc::SYS_fsmount,
             fsfd.as_raw_fd(),
-            libc::O_CLOEXEC as libc::c_uint,
+            FSMOUNT_CLOEXEC,
             attrs as libc::c_uint,
         )
     };

@@ -25,6 +25,11 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// The inode number of a procfs root directory.
 const PROC_ROOT_INO: u64 = 1;
 
+/// Whether the file `fd` refers to is on a procfs.
+pub fn is_procfs(fd: BorrowedFd<'_>) -> Result<bool> {
+    Ok(crate::fs::fd_fs_type(fd)? == PROC_SUPER_MAGIC)
+}
+
 /// A verified descriptor of a procfs root.
 #[derive(Debug)]
 pub struct ProcFs {

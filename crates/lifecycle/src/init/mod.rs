@@ -116,9 +116,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // reached without a magic link.
     process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd(), fifo_fd(ctx)])?;
     process::enter_cwd(spec)?;
-    let exec = exec
-        .map(|e| e.resolve(ctx.inherited_fds))
-        .transpose()?;
+    let exec = exec.map(|e| e.resolve(ctx.inherited_fds)).transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.inherited_fds)?;

@@ -97,11 +97,7 @@ impl Exec {
 }
 
 /// Looks `cmd` up like Go's exec.LookPath, which runc's error texts follow.
-fn lookup(
-    cmd: &str,
-    path_var: &str,
-    inherited: &[std::os::fd::RawFd],
-) -> Result<PathBuf, Error> {
+fn lookup(cmd: &str, path_var: &str, inherited: &[std::os::fd::RawFd]) -> Result<PathBuf, Error> {
     let not_found = |detail: String| Error::CommandNotFound(format!("exec: {cmd:?}: {detail}"));
     if cmd.contains('/') {
         let checked = if passed_fd(cmd).is_some_and(|fd| inherited.contains(&fd)) {

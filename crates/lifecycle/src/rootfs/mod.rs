@@ -25,6 +25,7 @@ use crate::spawn::namespaces::Plan;
 use crate::spec::Bundle;
 
 pub use mounts::MountOptions;
+pub use paths::open_in_container;
 
 /// The rootfs, bound onto itself and ready to become `/`.
 pub struct Root {
@@ -186,7 +187,7 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        paths::remount_readonly(Path::new("/"), false).context("making / read-only")?;
+        paths::remount_readonly(Path::new("/")).context("making / read-only")?;
     }
     if let Some(flag) = root_propagation(spec)? {
         sys::mount::mount(None, Path::new("/"), None, flag, None)
