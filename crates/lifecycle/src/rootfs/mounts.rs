@@ -580,7 +580,7 @@ fn apply_after(mounted: BorrowedFd<'_>, opts: &MountOptions) -> Result<(), Error
 fn set_propagation(mounted: BorrowedFd<'_>, opts: &MountOptions) -> Result<(), Error> {
     for flag in &opts.propagation {
         let attr = MountAttr {
-            propagation: (flag & !libc::MS_REC) as u64,
+            propagation: flag & !libc::MS_REC,
             ..Default::default()
         };
         m::set_tree_attr(mounted, &attr, flag & libc::MS_REC != 0)
