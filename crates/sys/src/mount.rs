@@ -120,13 +120,7 @@ pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::O
     const FSOPEN_CLOEXEC: libc::c_uint = 1;
     const FSMOUNT_CLOEXEC: libc::c_uint = 1;
     // SAFETY: `fstype` is NUL-terminated; fsopen returns a new descriptor.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_fsopen,
-            fstype.as_ptr(),
-            FSOPEN_CLOEXEC,
-        )
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) };
     let fsfd = check_long(ret, "fsopen")? as libc::c_int;
     // SAFETY: fsopen succeeded: `fsfd` is a new descriptor we own.
     let fsfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fsfd) };

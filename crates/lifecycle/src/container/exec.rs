@@ -81,6 +81,7 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Config("exec: process.args must not be empty".into()));
     }
+    crate::spec::check_user(opts.process.user())?;
     let console = super::create::console_target(
         opts.process.terminal() == Some(true),
         opts.console_socket,

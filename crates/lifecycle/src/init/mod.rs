@@ -41,6 +41,9 @@ pub(crate) struct Context<'a> {
     pub keyring: Option<&'a std::ffi::CStr>,
     /// The compiled linux.seccomp, if any.
     pub seccomp: Option<&'a seccomp::Filter>,
+    /// The runtime's own /proc, opened before the container had mounts:
+    /// every /proc write made for the container goes through it.
+    pub proc: &'a sys::procfs::ProcFs,
     /// The runtime is not the host's root (an unprivileged user, or root
     /// of a user namespace, as under rootless podman), decided before the
     /// clone: inside a new, unmapped user namespace every id reads 65534.
@@ -78,8 +81,8 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::process::join_session_keyring(name).context("joining a session keyring")?;
     }
     // Still on the host's /proc, and still privileged enough to lower it.
-    process::limits::apply_oom_score_adj(spec)?;
-    process::lsm::apply(spec)?;
+    process::limits::apply_oom_score_adj(spec, ctx.proc)?;
+    process::lsm::apply(spec, ctx.proc)?;
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
@@ -88,8 +91,9 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
     rootfs::enter(root, ctx.no_pivot)?;
-    // Through the container's /proc, before readonlyPaths cover /proc/sys.
-    process::sysctl::apply(spec)?;
+    // In the container's namespaces, through the runtime's own procfs (the
+    // container's could be redirected by its mounts, CVE-2025-52881).
+    process::sysctl::apply(spec, ctx.proc)?;
     // From the container's own devpts, now that /dev/ptmx is the container's.
     if process::terminal::wanted(spec) {
         setup_terminal(&ctx.chan, true, spec)?;

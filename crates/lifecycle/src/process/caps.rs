@@ -97,12 +97,15 @@ pub fn before_user_switch(w: &Wanted) -> Result<(), Error> {
             names(missing).join(", ")
         )));
     }
-    // One read of the bounding set, then a drop of each present capability
-    // the config leaves out (a drop needs CAP_SETPCAP even for a capability
-    // already gone, which a nested runtime may lack).
-    let bounding = bounding_set().context("reading the bounding set")?;
+    // A drop of each present capability the config leaves out (a drop
+    // needs CAP_SETPCAP even for a capability already gone, which a nested
+    // runtime may lack). Asked of the kernel, not read from /proc/self/status:
+    // after pivot_root that is the container's /proc, and a forged CapBnd
+    // line would keep every capability in the bounding set.
     for cap in 0..=sys::caps::last_cap().min(63) {
-        if w.bounding & (1 << cap) == 0 && bounding & (1 << cap) != 0 {
+        if w.bounding & (1 << cap) == 0
+            && sys::caps::in_bounding(cap).context("reading the bounding set")?
+        {
             sys::caps::drop_bounding(cap)
                 .with_context(|| format!("dropping {} from the bounding set", name(cap)))?;
         }
@@ -130,16 +133,6 @@ pub fn after_user_switch(w: &Wanted) -> Result<(), Error> {
         }
     }
     sys::caps::set_keepcaps(false).context("resetting keepcaps")
-}
-
-/// This thread's bounding set, from /proc/self/status.
-fn bounding_set() -> std::io::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 fn name(cap: u32) -> String {

@@ -111,6 +111,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
     let unprivileged = sys::process::unprivileged();
+    let proc = sys::procfs::ProcFs::open().context("opening the runtime's /proc")?;
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
@@ -132,6 +133,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 no_pivot: req.no_pivot,
                 keyring: req.keyring.as_deref(),
                 seccomp: seccomp.as_ref(),
+                proc: &proc,
                 unprivileged,
             })
         }

@@ -3,7 +3,7 @@
 mod prepass;
 mod validate;
 
-pub use validate::{has_limits, shares_host_mounts};
+pub use validate::{check_user, has_limits, shares_host_mounts};
 
 use std::path::{Path, PathBuf};
 
