@@ -36,8 +36,16 @@ pub fn wanted(spec: &Spec) -> bool {
 /// process.consoleSize.
 pub fn open(spec: &Spec) -> Result<Pty, Error> {
     let flags = libc::O_RDWR | libc::O_NOCTTY;
-    let master = sys::fs::openat(None, Path::new("/dev/ptmx"), flags, 0)
+    // Inside the root and without a magic link (an image's /dev/ptmx could
+    // lead to the host's through /proc/1/root), and a multiplexer (5:2).
+    let master = crate::rootfs::open_following_in_container(Path::new("/dev/ptmx"), flags, 0)
         .context("opening the container's /dev/ptmx")?;
+    let st = sys::fs::fstat(master.as_fd()).context("checking /dev/ptmx")?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(5, 2) {
+        return Err(Error::Config(
+            "the container's /dev/ptmx is not a pty multiplexer".into(),
+        ));
+    }
     sys::tty::unlock(master.as_fd()).context("unlocking the pty")?;
     // The peer by the master itself: no /dev/pts/N path to swap.
     let slave = sys::tty::open_peer(master.as_fd()).context("opening the pty's terminal")?;

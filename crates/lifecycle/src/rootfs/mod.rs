@@ -25,7 +25,7 @@ use crate::spawn::namespaces::Plan;
 use crate::spec::Bundle;
 
 pub use mounts::MountOptions;
-pub use paths::open_in_container;
+pub use paths::{open_following_in_container, open_in_container};
 
 /// The rootfs, bound onto itself and ready to become `/`.
 pub struct Root {

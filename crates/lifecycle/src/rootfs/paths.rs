@@ -21,8 +21,18 @@ pub fn open_in_container(
     flags: libc::c_int,
     mode: libc::mode_t,
 ) -> sys::Result<OwnedFd> {
+    open_following_in_container(path, flags | libc::O_NOFOLLOW, mode)
+}
+
+/// [`open_in_container`], following a last component that is a symlink
+/// (inside the root too).
+pub fn open_following_in_container(
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> sys::Result<OwnedFd> {
     let root = sys::fs::openat(None, Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    sys::fs::open_in_root(root.as_fd(), path, flags | libc::O_NOFOLLOW, mode)
+    sys::fs::open_in_root(root.as_fd(), path, flags, mode)
 }
 
 /// Hides `path`: a directory under an empty read-only tmpfs, a file under
