@@ -394,3 +394,17 @@ fn bounding_set_is_not_read_from_the_containers_proc() {
     );
     b.delete_force(&id);
 }
+
+/// A profile that denies everything (defaultAction SCMP_ACT_ERRNO, no
+/// rules) left an init that could neither report nor exit: it crashed
+/// with SIGSEGV. It is refused with an error naming seccomp.
+#[test]
+fn seccomp_profile_denying_everything_fails_with_an_error_naming_seccomp() {
+    if skip_if_runc("runc 1.1.5 says \"container process is already dead\"") {
+        return;
+    }
+    let mut b = Bundle::new("seccompdeny");
+    b.config_mut(|c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO"}));
+    b.set_args(&["true"]);
+    refused(&b, "seccomp");
+}

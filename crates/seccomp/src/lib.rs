@@ -75,6 +75,23 @@ impl Filter {
         compile::program(policy, enosys_stub)
     }
 
+    /// The first of `calls` (name and arguments) this filter does not let
+    /// through on this machine's architecture: neither allowed, logged nor
+    /// handed to a notify agent.
+    pub fn first_denied(&self, calls: &[(&'static str, [u64; 6])]) -> Option<&'static str> {
+        const ACTION_FULL: u32 = 0xffff_0000;
+        const PASSING: [u32; 3] = [0x7fff_0000, 0x7ffc_0000, 0x7fc0_0000];
+        let arch = Arch::native();
+        calls.iter().find_map(|&(name, args)| {
+            let nr = arch.syscall(name)?;
+            let verdict = interp::run(&self.program, &interp::Data::new(nr, arch.audit(), args));
+            match verdict {
+                Ok(v) if PASSING.contains(&(v & ACTION_FULL)) => None,
+                _ => Some(name),
+            }
+        })
+    }
+
     /// Installs the filter on the calling thread; returns the listener when
     /// the filter notifies. The caller has no_new_privs or CAP_SYS_ADMIN.
     pub fn install(&self) -> Result<Option<OwnedFd>, sys::Error> {

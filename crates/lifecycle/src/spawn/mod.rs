@@ -301,6 +301,21 @@ pub(crate) fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
     sys::fs::dup_at_least(fd.as_fd(), min).context("moving a descriptor")
 }
 
+/// The calls the init and an exec process make once the filter is in
+/// place (init/mod.rs, init/exec.rs: the sync messages, the wait on
+/// exec.fifo, the parent-death signal, the signal reset, execve, and exit
+/// on failure), with the arguments that matter to a conditional rule.
+const AFTER_SECCOMP: &[(&str, [u64; 6])] = &[
+    ("sendto", [0; 6]),
+    ("recvmsg", [0; 6]),
+    ("read", [0, 0, 1, 0, 0, 0]),
+    ("prctl", [libc::PR_SET_PDEATHSIG as u64, 0, 0, 0, 0, 0]),
+    ("rt_sigaction", [0; 6]),
+    ("rt_sigprocmask", [0; 6]),
+    ("execve", [0; 6]),
+    ("exit_group", [1, 0, 0, 0, 0, 0]),
+];
+
 /// The container's seccomp filter, compiled for this kernel.
 pub(crate) fn compile_seccomp(
     spec: &oci_spec::runtime::Spec,
@@ -309,8 +324,53 @@ pub(crate) fn compile_seccomp(
         return Ok(None);
     };
     let filter = seccomp::Filter::compile(profile).map_err(|e| Error::Config(e.to_string()))?;
+    // The filter is installed before the init's last steps: a profile that
+    // denies them would leave a process that cannot report, wait for
+    // `start`, or even exit (exit_group denied: it crashed).
+    if let Some(name) = filter.first_denied(AFTER_SECCOMP) {
+        return Err(Error::Config(format!(
+            "linux.seccomp: the profile denies {name}, which the runtime makes between installing the filter and the container process's execve"
+        )));
+    }
     if filter.notifies && profile.listener_path().is_none() {
         return Err(Error::Config("seccomp listenerPath is not set".into()));
     }
     Ok(Some(filter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(profile: serde_json::Value) -> oci_spec::runtime::Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.0",
+            "linux": {"seccomp": profile}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_profile_denying_the_inits_last_calls_is_refused() {
+        let e = compile_seccomp(&spec_with(
+            serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO"}),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("denies sendto"), "{e}");
+        let e = compile_seccomp(&spec_with(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_KILL"}]
+        })))
+        .unwrap_err();
+        assert!(e.to_string().contains("denies execve"), "{e}");
+    }
+
+    #[test]
+    fn podmans_default_profile_passes() {
+        let profile: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../seccomp/tests/data/podman-default.oci.json"
+        ))
+        .unwrap();
+        assert!(compile_seccomp(&spec_with(profile)).unwrap().is_some());
+    }
 }
