@@ -408,3 +408,36 @@ fn seccomp_profile_denying_everything_fails_with_an_error_naming_seccomp() {
     b.set_args(&["true"]);
     refused(&b, "seccomp");
 }
+
+/// `exec` starts from the config as `create` took it, as runc's does: a
+/// bundle edited after create (another user, another environment) or
+/// removed changes nothing.
+#[test]
+fn exec_takes_the_config_saved_at_create() {
+    if skip_if_runc("runc's exec takes its default process from the bundle's current config.json") {
+        return;
+    }
+    let mut b = Bundle::new("execsaved");
+    b.config_mut(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("WHO=create"));
+        c["process"]["args"] = json!([PROBE, "wait-signal"]);
+    });
+    let id = b.id();
+    b.create(&id);
+    b.start(&id);
+    b.config_mut(|c| {
+        c["process"]["env"] = json!(["PATH=/bin", "WHO=edited"]);
+        c["process"]["user"]["uid"] = json!(1234);
+    });
+    let out = b.corten(&["exec", &id, "sh", "-c", "echo $WHO $(id -u)"]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "create 0");
+    fs::remove_file(b.config_path()).unwrap();
+    let out = b.corten(&["exec", &id, "sh", "-c", "echo $WHO"]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "create");
+    b.delete_force(&id);
+}

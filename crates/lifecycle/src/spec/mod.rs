@@ -1,8 +1,10 @@
 //! Loading a bundle: config.json read, pre-passed, parsed and validated.
 
 mod prepass;
+mod saved;
 mod validate;
 
+pub use saved::{load_saved, save, SAVED_CONFIG};
 pub use validate::{check_user, has_limits, shares_host_mounts};
 
 use std::path::{Path, PathBuf};
