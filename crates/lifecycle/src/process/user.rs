@@ -103,7 +103,10 @@ pub fn home_of(uid: u32) -> String {
 fn read_regular(path: &std::path::Path, max: u64) -> Option<String> {
     use std::io::Read;
     use std::os::fd::AsFd;
-    let fd = sys::fs::openat(None, path, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+    // Inside the container's root and without a magic link: an image's
+    // /etc/passwd must not read a host file through a runtime descriptor.
+    let fd = crate::rootfs::open_following_in_container(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+        .ok()?;
     let st = sys::fs::fstat(fd.as_fd()).ok()?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return None;

@@ -154,7 +154,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         console: None,
         devices: netdev::Moved::default(),
     };
-    drive(&mut guard, first, req.id, req.bundle, req.console)?;
+    drive(&mut guard, first, req.id, req.bundle, req.console, &proc)?;
     Ok(guard)
 }
 
@@ -165,6 +165,7 @@ fn drive(
     id: &str,
     bundle: &Bundle,
     console: Option<crate::process::terminal::ConsoleTo<'_>>,
+    proc: &sys::procfs::ProcFs,
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
@@ -181,7 +182,7 @@ fn drive(
                 let gid = linux
                     .and_then(|l| l.gid_mappings().clone())
                     .unwrap_or_default();
-                idmap::write_maps(first, &uid, &gid)?;
+                idmap::write_maps(proc, first, &uid, &gid)?;
                 init.chan
                     .send(&Message::IdMapsWritten)
                     .context("sync: id maps")?;
@@ -190,7 +191,7 @@ fn drive(
                 let offsets = linux
                     .and_then(|l| l.time_offsets().clone())
                     .unwrap_or_default();
-                idmap::write_time_offsets(first, &offsets)?;
+                idmap::write_time_offsets(proc, first, &offsets)?;
                 init.chan
                     .send(&Message::TimeOffsetsWritten)
                     .context("sync: time offsets")?;
