@@ -2,9 +2,12 @@
 //! configured mount, /dev, and the switch into it with pivot_root.
 //!
 //! Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT)
-//! against a descriptor of the rootfs and mounted through /proc/self/fd, so a
-//! symlink planted in the rootfs cannot redirect a mount onto the host
-//! (CVE-2021-30465).
+//! against a descriptor of the rootfs, so a symlink planted in the rootfs
+//! cannot redirect a mount onto the host (CVE-2021-30465). Before
+//! pivot_root a target is named through the runtime's (the host's)
+//! /proc/self/fd; binds, and every mount after pivot_root, are made
+//! detached and attached to the target's descriptor (move_mount), since the
+//! container's /proc is the container's to shape.
 
 mod cgroupfs;
 mod copyup;
