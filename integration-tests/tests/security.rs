@@ -124,6 +124,17 @@ fn fd_decoy(b: &Bundle, target: &str) -> String {
     dir.display().to_string()
 }
 
+/// A volume of fd-shaped symlinks to /decoy at `dest` must be refused.
+#[track_caller]
+fn decoy_volume_refused(b: &mut Bundle, dest: &str, needle: &str) {
+    let src = fd_decoy(b, "/decoy");
+    add_mount(
+        b,
+        json!({"destination": dest, "type": "bind", "source": src, "options": ["rbind"]}),
+    );
+    refused(b, needle);
+}
+
 /// CVE-2019-16884/19921's class: a volume over /proc/self/fd would have
 /// the masks and read-only binds land on its symlinks' targets, leaving
 /// /proc/sys writable. Mounts inside /proc are refused, as runc does.
@@ -131,12 +142,7 @@ fn fd_decoy(b: &Bundle, target: &str) -> String {
 fn mount_over_proc_self_fd_is_refused() {
     let mut b = Bundle::new("procfdmount");
     fs::create_dir_all(b.rootfs.join("decoy")).unwrap();
-    let src = fd_decoy(&b, "/decoy");
-    add_mount(
-        &mut b,
-        json!({"destination": "/proc/self/fd", "type": "bind", "source": src, "options": ["rbind"]}),
-    );
-    refused(&b, "inside /proc");
+    decoy_volume_refused(&mut b, "/proc/self/fd", "inside /proc");
 }
 
 /// The same through the image: its /proc a symlink to /data and the volume
@@ -150,12 +156,7 @@ fn proc_through_an_image_symlink_is_refused() {
     fs::remove_dir_all(b.rootfs.join("proc")).unwrap();
     fs::create_dir_all(b.rootfs.join("data")).unwrap();
     std::os::unix::fs::symlink("data", b.rootfs.join("proc")).unwrap();
-    let src = fd_decoy(&b, "/decoy");
-    add_mount(
-        &mut b,
-        json!({"destination": "/data/1/fd", "type": "bind", "source": src, "options": ["rbind"]}),
-    );
-    refused(&b, "symlink");
+    decoy_volume_refused(&mut b, "/data/1/fd", "symlink");
 }
 
 /// A destination outside /proc on paper that resolves into the container's
@@ -167,12 +168,7 @@ fn mount_resolving_into_procfs_is_refused() {
     }
     let mut b = Bundle::new("procresolve");
     std::os::unix::fs::symlink("/proc/1", b.rootfs.join("data")).unwrap();
-    let src = fd_decoy(&b, "/decoy");
-    add_mount(
-        &mut b,
-        json!({"destination": "/data/fd", "type": "bind", "source": src, "options": ["rbind"]}),
-    );
-    refused(&b, "inside a procfs");
+    decoy_volume_refused(&mut b, "/data/fd", "inside a procfs");
 }
 
 /// lxcfs' files stay allowed (runc's list).
