@@ -227,7 +227,7 @@ fn check_proc_destination(dest: &Path, mount: &Mount, fstype: &str) -> Result<()
 /// The same rule on where the target really is: a procfs reached through
 /// a symlink (an image's /proc pointing at a volume's directory) is /proc
 /// all the same.
-fn check_target_not_in_procfs(
+pub(super) fn check_target_not_in_procfs(
     target: BorrowedFd<'_>,
     dest: &Path,
     fstype: &str,
