@@ -16,20 +16,7 @@ use common::*;
 #[test]
 fn full_disk_fails_with_one_error_and_no_leftovers() {
     let b = Bundle::new("fulldisk");
-    let root = b.tmp.join("fullroot");
-    fs::create_dir_all(&root).unwrap();
-    let st = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mount tmpfs");
-    // Fill it to the last byte.
-    let mut filler = fs::File::create(root.join("filler")).unwrap();
-    let chunk = [0u8; 4096];
-    while filler.write_all(&chunk).is_ok() {}
-    drop(filler);
-
+    let root = full_tmpfs(&b, None);
     let id = b.id();
     let root_str = root.display().to_string();
     let out = b
@@ -39,12 +26,154 @@ fn full_disk_fails_with_one_error_and_no_leftovers() {
     out.fails_with(1, "no space left on device");
     assert!(!root.join(&id).exists(), "no state directory may remain");
     b.assert_no_processes();
-    let st = std::process::Command::new("umount")
+    unmount(&b, &root);
+}
+
+/// Issue 18.11: `delete -f` of a missing id took a lock file in the root,
+/// so on a full disk (no inode left) it failed with ENOSPC. Nothing a
+/// command about a missing container does may need to write.
+#[test]
+fn delete_force_of_a_missing_id_on_a_full_disk_succeeds() {
+    let b = Bundle::new("fullmissing");
+    // No inode left either: even an empty lock file cannot be made.
+    let root = full_tmpfs(&b, Some(16));
+    let root_str = root.display().to_string();
+    let call = |args: &[&str]| {
+        let mut full = vec!["--root", root_str.as_str()];
+        full.extend_from_slice(args);
+        b.call(&full).no_root().output()
+    };
+    call(&["delete", "--force", "missing"]).ok();
+    call(&["state", "missing"]).fails_with(1, "does not exist");
+    call(&["kill", "missing", "9"]).fails_with(1, "does not exist");
+    call(&["delete", "missing"]).fails_with(1, "does not exist");
+    call(&["list", "-q"]).ok();
+    unmount(&b, &root);
+}
+
+/// A 64 KiB tmpfs under the test's temp dir, filled to the last byte, and
+/// with `inodes` (a limit) to the last inode.
+fn full_tmpfs(b: &Bundle, inodes: Option<u32>) -> std::path::PathBuf {
+    let root = b.tmp.join("fullroot");
+    fs::create_dir_all(&root).unwrap();
+    let options = match inodes {
+        Some(n) => format!("size=64k,nr_inodes={n}"),
+        None => "size=64k".to_string(),
+    };
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
         .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount tmpfs");
+    let mut filler = fs::File::create(root.join("filler")).unwrap();
+    let chunk = [0u8; 4096];
+    while filler.write_all(&chunk).is_ok() {}
+    drop(filler);
+    for n in 0..inodes.unwrap_or(0) {
+        if fs::File::create(root.join(format!("inode{n}"))).is_err() {
+            break;
+        }
+    }
+    root
+}
+
+fn unmount(b: &Bundle, root: &std::path::Path) {
+    let st = std::process::Command::new("umount")
+        .arg(root)
         .status()
         .unwrap();
     assert!(st.success(), "umount of the test's tmpfs");
     b.assert_no_mounts();
+}
+
+/// Issue 18.9: an id of 243-255 bytes was created, then `delete` failed
+/// with "file name too long" (a name made from the id did not fit) and the
+/// container could never be removed. Every id that fits a file name works;
+/// a longer one is refused before anything is made.
+#[test]
+fn an_id_of_255_bytes_can_be_deleted_and_a_longer_one_is_refused() {
+    let mut b = Bundle::new("longid");
+    b.set_args(&["sleep", "100"]);
+    let long = |len: usize| {
+        let mut id = b.id();
+        id.push_str(&"x".repeat(len - id.len()));
+        id
+    };
+    for len in [243, 255] {
+        let id = long(len);
+        b.create(&id);
+        assert_eq!(b.state(&id)["status"], "created");
+        b.delete_force(&id);
+        b.assert_clean(&id);
+        b.assert_gone(&id);
+    }
+    let id = long(256);
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "file name too long");
+    b.assert_clean(&id);
+    assert!(b.list_ids().is_empty());
+}
+
+/// Issue 18.10: a config.json that is no regular file (a link to
+/// /dev/zero, a fifo) was read into memory until allocation failed, or
+/// waited forever; an endless or huge one must fail at once.
+#[test]
+fn config_json_that_is_endless_or_not_a_file_is_refused() {
+    if skip_if_runc("runc reads any file to its end") {
+        return;
+    }
+    let b = Bundle::new("endlessconfig");
+    let config = b.config_path();
+    let create = |id: &str| {
+        b.call(&["create", "--bundle", &b.dir_str(), id])
+            // The old runtime read /dev/zero until this ran out.
+            .limit_address_space(2 << 30)
+            .output()
+    };
+    fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    let id = b.id();
+    create(&id).fails_with(1, "not a regular file");
+    b.assert_clean(&id);
+    fs::remove_file(&config).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&config)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    create(&id).fails_with(1, "not a regular file");
+    fs::remove_file(&config).unwrap();
+    // Valid JSON (whitespace is), but beyond any sane config.
+    let mut huge = vec![b' '; 17 << 20];
+    huge.extend_from_slice(b"{}");
+    fs::write(&config, huge).unwrap();
+    create(&id).fails_with(1, "larger than");
+    b.assert_clean(&id);
+}
+
+/// The same bound for the other JSON a caller hands over: `exec
+/// --process` and `update -r` (a file or stdin).
+#[test]
+fn exec_process_and_update_files_that_are_endless_are_refused() {
+    if skip_if_runc("runc reads any file to its end") {
+        return;
+    }
+    let mut b = Bundle::new("endlessfiles");
+    b.set_args(&["sleep", "100"]);
+    let id = b.id();
+    b.create(&id);
+    let limited = |args: &[&str]| b.call(args).limit_address_space(2 << 30).output();
+    limited(&["exec", "--process", "/dev/zero", &id]).fails_with(1, "not a regular file");
+    limited(&["update", "-r", "/dev/zero", &id]).fails_with(1, "not a regular file");
+    let zero = fs::File::open("/dev/zero").unwrap();
+    b.call(&["update", "-r", "-", &id])
+        .limit_address_space(2 << 30)
+        .stdin_from(zero)
+        .output()
+        .fails_with(1, "larger than");
+    b.delete_force(&id);
+    b.assert_clean(&id);
 }
 
 /// SIGKILL the runtime at many points of `create`: afterwards there is

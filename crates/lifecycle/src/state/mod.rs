@@ -22,13 +22,23 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error};
-pub use liveness::{check as liveness_check, process_start_time, ProcState};
+pub use liveness::{check as liveness_check, dying, process_start_time, ProcState};
 
 /// The file `start` writes to release a created container's init.
 pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 const CREATE_LOCK: &str = "create.lock";
+
+/// The longest file name (NAME_MAX).
+const NAME_MAX: usize = 255;
+/// The most bytes any file name corten makes adds to an id. Names made from
+/// an id are the state directory `<root>/<id>` and the default cgroup leaf
+/// `corten/<id>`: the id itself. Temp and trash names are made without it,
+/// and the keyring `_ses.<id>` is no file name (its limit is 4095 bytes).
+const LONGEST_ID_AFFIX: usize = 0;
+/// The longest id `create` accepts: every name made from it still fits.
+pub const MAX_ID_LEN: usize = NAME_MAX - LONGEST_ID_AFFIX;
 
 /// What corten remembers about a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -210,9 +220,16 @@ impl Store {
     /// (a directory without state or lock). Returns whether there was one.
     pub fn reclaim(&self, id: &str) -> Result<bool, Error> {
         validate_id(id)?;
+        let dir = self.root.join(id);
+        // Looked at before the lock, whose file may not exist yet: `delete
+        // -f` of a missing id writes nothing, and so works on a full disk.
+        // A create that makes the directory meanwhile holds its lock, so
+        // there would be nothing to reclaim anyway.
+        if !dir.is_dir() {
+            return Ok(false);
+        }
         let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
         sys::fs::lock_record(guard.as_fd(), true).context("locking the state root")?;
-        let dir = self.root.join(id);
         if !dir.is_dir() {
             return Ok(false);
         }
@@ -324,14 +341,14 @@ impl Locked {
     /// renamed, under the lock, to a name no id can have: a `create` of the
     /// same id never sees it half-removed (and reclaims nothing of it).
     pub fn remove(self) -> Result<(), Error> {
-        let name = self
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Not derived from the id, so that every id that fits a file name
+        // can be deleted ('~' is in no id, and `ids` skips it).
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let doomed = self
             .dir
-            .with_file_name(format!("{name}~deleted.{}", std::process::id()));
+            .with_file_name(format!("~deleted.{}.{stamp}", std::process::id()));
         std::fs::rename(&self.dir, &doomed)
             .with_context(|| format!("removing {}", self.dir.display()))?;
         std::fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
@@ -393,8 +410,10 @@ pub fn validate_id(id: &str) -> Result<(), Error> {
     if id == "." || id == ".." {
         return bad("it names a directory");
     }
-    if id.len() > 1024 {
-        return bad("it is longer than 1024 bytes");
+    if id.len() > MAX_ID_LEN {
+        // Checked before anything is made: a longer id could be created
+        // but its directory never renamed or removed again.
+        return bad("file name too long: an id is at most 255 bytes");
     }
     if !id
         .bytes()
@@ -442,6 +461,25 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "../x", " ", "a b", "é"] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Issue 18.9: ids of 243-255 bytes were created but never deleted.
+    #[test]
+    fn an_id_as_long_as_a_file_name_is_created_and_removed() {
+        let store = temp_store("longid");
+        let id = "x".repeat(MAX_ID_LEN);
+        let c = store.create(&id).unwrap();
+        c.save(&sample(&id)).unwrap();
+        c.remove().unwrap();
+        assert!(matches!(store.lock(&id), Err(Error::NotExist(_))));
+        let longer = "x".repeat(MAX_ID_LEN + 1);
+        assert!(matches!(store.create(&longer), Err(Error::InvalidId(..))));
+        assert_eq!(
+            std::fs::read_dir(store.root()).unwrap().count(),
+            1,
+            "create.lock only"
+        );
+        std::fs::remove_dir_all(store.root()).unwrap();
     }
 
     #[test]
