@@ -288,3 +288,140 @@ fn delete_right_after_kill_9_waits_for_the_dying_init() {
         b.assert_clean(&id);
     }
 }
+
+/// Issue 18.13: SIGKILL of `create`, then `delete -f` as an engine does,
+/// left the container's cgroup directories behind whenever the kill came
+/// between their mkdir and the state that records them. Deterministic:
+/// the runtime (a debug build) kills itself at each step of create in
+/// turn (CORTEN_FAULT_STEP, lifecycle/src/fault.rs), for a config that
+/// takes every sync message, and `delete -f` must leave no process,
+/// mount, state or cgroup directory (nor the new levels of cgroupsPath).
+#[test]
+fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
+    if skip_if_runc("the fault steps are corten's own") {
+        return;
+    }
+    // A two-stage init (a time namespace) in a user namespace takes every
+    // sync message there is but the console's and seccomp's.
+    let two_stage = |c: &mut serde_json::Value| {
+        let map = serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+        c["linux"]["timeOffsets"] = serde_json::json!({"monotonic": {"secs": 1, "nanosecs": 0}});
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(serde_json::json!({"type": "user"}));
+        ns.push(serde_json::json!({"type": "time"}));
+    };
+    let configs: [(&str, ConfigEdit); 2] = [("fault1", |_| {}), ("fault2", two_stage)];
+    for (name, setup) in configs {
+        let mut b = Bundle::new(name);
+        // New levels above the container's cgroup, in every hierarchy.
+        let top = format!("corten-it-{name}-{}", std::process::id());
+        let _leftovers = RemoveCgroups(top.clone());
+        b.config_mut(|c| {
+            c["process"]["args"] = serde_json::json!(["sleep", "100"]);
+            c["linux"]["cgroupsPath"] = serde_json::json!(format!("/{top}/level/container"));
+            c["linux"]["resources"]["pids"] = serde_json::json!({"limit": 100});
+            c["hooks"] = serde_json::json!({"createRuntime": [{"path": "/bin/true"}]});
+            setup(c);
+        });
+        let steps = fault_steps(&b);
+        assert!(
+            steps.len() >= 8,
+            "the runtime lists too few fault steps: {steps:?}"
+        );
+        eprintln!("{name}: {steps:?}");
+        for (n, step) in steps.iter().enumerate() {
+            let id = b.id();
+            let out = create_with_fault(&b, &id, &(n + 1).to_string());
+            assert_eq!(
+                out.signal,
+                Some(libc::SIGKILL),
+                "{step} was not reached: {out:?}"
+            );
+            b.corten(&["delete", "--force", &id]).ok();
+            b.assert_clean(&id);
+            let left = cgroup_dirs_named(&top);
+            assert!(left.is_empty(), "killed at {step}: left {left:?}");
+            // The same left to the next create of the id, which reclaims
+            // what holds no state yet (and refuses a recorded container).
+            create_with_fault(&b, &id, &(n + 1).to_string());
+            let again = create_with_fault(&b, &id, "");
+            if again.code != Some(0) {
+                again.fails_with(1, "already exists");
+                b.delete_force(&id);
+                b.create(&id);
+            }
+            b.delete_force(&id);
+            b.assert_clean(&id);
+            let left = cgroup_dirs_named(&top);
+            assert!(
+                left.is_empty(),
+                "create after a kill at {step}: left {left:?}"
+            );
+        }
+    }
+}
+
+/// A change to a test's config.
+type ConfigEdit = fn(&mut serde_json::Value);
+
+/// The steps of create for this bundle's config, as the runtime lists them.
+fn fault_steps(b: &Bundle) -> Vec<String> {
+    let id = b.id();
+    let out = create_with_fault(b, &id, "list");
+    out.ok();
+    b.delete_force(&id);
+    b.assert_clean(&id);
+    out.stderr_lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("fault step "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn create_with_fault(b: &Bundle, id: &str, step: &str) -> Output {
+    let pid_file = b.tmp.join("io/init.pid").display().to_string();
+    b.call(&[
+        "create",
+        "--bundle",
+        &b.dir_str(),
+        "--pid-file",
+        &pid_file,
+        id,
+    ])
+    .env("CORTEN_FAULT_STEP", step)
+    .output()
+}
+
+/// `name` in the root of every cgroup hierarchy, where it exists.
+fn cgroup_dirs_named(name: &str) -> Vec<std::path::PathBuf> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|mp| mp.starts_with("/sys/fs/cgroup"))
+        .map(|mp| std::path::Path::new(mp).join(name))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Removes, when the test ends (passed or not), the empty cgroup
+/// directories below `<hierarchy>/<name>` that a failing runtime left.
+struct RemoveCgroups(String);
+
+impl Drop for RemoveCgroups {
+    fn drop(&mut self) {
+        fn remove(dir: &std::path::Path) {
+            for sub in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if sub.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&sub.path());
+                }
+            }
+            // rmdir: a cgroup with processes stays.
+            let _ = fs::remove_dir(dir);
+        }
+        cgroup_dirs_named(&self.0).iter().for_each(|d| remove(d));
+    }
+}

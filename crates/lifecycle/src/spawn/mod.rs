@@ -137,6 +137,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         }
         sys::process::Fork::Parent(pid) => pid,
     };
+    crate::fault::step("init cloned");
     if let Some(g) = in_cgroup {
         if let Err(e) = g.leave() {
             kill_and_reap(first);
@@ -171,6 +172,9 @@ fn drive(
             Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
         };
+        // Each message is a step of its own: the runtime killed with the
+        // init waiting for the answer.
+        crate::fault::step(format_args!("sync message {msg:?}"));
         match msg {
             Message::RequestIdMaps => {
                 let uid = linux

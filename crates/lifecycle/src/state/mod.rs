@@ -7,6 +7,9 @@
 //!             lock        held by every command that changes the container
 //!             state.json  written to a temp file and renamed over, under the lock
 //!             exec.fifo   present from create until start
+//!             cgroup.json the cgroup directories create is about to make,
+//!                         written before it makes them: what a create
+//!                         killed before state.json leaves is known
 //! ```
 //! The locks are POSIX record locks: they belong to the process holding
 //! them, so the container init (a clone of `create`) never holds one.
@@ -29,6 +32,7 @@ pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 const CREATE_LOCK: &str = "create.lock";
+const CGROUP_PLAN: &str = "cgroup.json";
 
 /// The longest file name (NAME_MAX).
 const NAME_MAX: usize = 255;
@@ -274,6 +278,9 @@ fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
     if dir.join(STATE_FILE).exists() {
         return Ok(false);
     }
+    if let Some(plan) = read_cgroup_plan(dir)? {
+        crate::cgroup::release_unfinished(&plan)?;
+    }
     std::fs::remove_dir_all(dir)
         .with_context(|| format!("removing abandoned {}", dir.display()))?;
     Ok(true)
@@ -309,6 +316,18 @@ fn lock(dir: PathBuf) -> Result<Locked, Error> {
     Ok(Locked { dir, _lock: fd })
 }
 
+/// The cgroup a create planned (see [`Locked::record_cgroup_plan`]); a
+/// torn file (killed while writing it) was written before anything was
+/// made, so it counts as none.
+fn read_cgroup_plan(dir: &Path) -> Result<Option<cgroups::Placement>, Error> {
+    let path = dir.join(CGROUP_PLAN);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 fn read_state(dir: &Path) -> Result<Option<State>, Error> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
@@ -329,6 +348,21 @@ impl Locked {
     /// The saved state; `None` while the container is being created.
     pub fn load(&self) -> Result<Option<State>, Error> {
         read_state(&self.dir)
+    }
+
+    /// Records, before they are made, the cgroup directories this create
+    /// will make: a create killed before it saves its state leaves them
+    /// for `delete` or the next create of the id to find. Not synced: it
+    /// only matters while the machine stays up.
+    pub fn record_cgroup_plan(&self, plan: &cgroups::Placement) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(plan).map_err(|e| Error::Config(e.to_string()))?;
+        let path = self.dir.join(CGROUP_PLAN);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// The cgroup plan of a create that never saved its state.
+    pub fn cgroup_plan(&self) -> Result<Option<cgroups::Placement>, Error> {
+        read_cgroup_plan(&self.dir)
     }
 
     /// Writes `state` atomically: a temp file, fsync'd, renamed over the old one.
