@@ -425,3 +425,22 @@ impl Drop for RemoveCgroups {
         cgroup_dirs_named(&self.0).iter().for_each(|d| remove(d));
     }
 }
+
+/// Issue 18.12: a profile with defaultAction SCMP_ACT_ERRNO and no rule
+/// lets the init make no syscall after installing it, not even exit: it
+/// died of SIGSEGV and create said only "killed by signal 11". It is
+/// refused before the clone, naming seccomp and the syscalls.
+#[test]
+fn seccomp_errno_default_without_rules_fails_naming_seccomp() {
+    if skip_if_runc("runc says only \"container process is already dead\"") {
+        return;
+    }
+    let mut b = Bundle::new("seccomperrno");
+    b.config_mut(|c| {
+        c["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO"})
+    });
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "seccomp: the profile denies");
+    b.assert_clean(&id);
+}

@@ -169,7 +169,7 @@ fn drive(
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
-            Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
+            Err(RecvError::Closed) => return Err(died_without_word(first, bundle)),
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
         };
         // Each message is a step of its own: the runtime killed with the
@@ -271,6 +271,25 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     crate::hooks::run_all("createRuntime", create_runtime, &state("creating"))
 }
 
+/// An init that died without a word. Killed by a signal under a seccomp
+/// profile, the likely cause is a syscall the profile denies that the init
+/// makes after installing it (which AFTER_SECCOMP does not cover): it can
+/// then neither report nor exit, and dies of SIGSYS or SIGSEGV.
+fn died_without_word(first: i32, bundle: &Bundle) -> Error {
+    let status = reap_status(first);
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    match status {
+        Some(s) if seccomp.is_some() && s.starts_with("killed by signal") => Error::InitDied(Some(
+            format!("{s}; does the seccomp profile deny a syscall the init needs?"),
+        )),
+        other => Error::InitDied(other),
+    }
+}
+
 /// How the first child ended, for the message when it died without a word.
 fn reap_status(pid: i32) -> Option<String> {
     match sys::process::waitpid(pid, false) {
@@ -314,5 +333,28 @@ pub(crate) fn compile_seccomp(
     if filter.notifies && profile.listener_path().is_none() {
         return Err(Error::Config("seccomp listenerPath is not set".into()));
     }
+    // Under a filter that denies them the init could not even report or
+    // exit (exit_group fails too): it died of SIGSEGV, unexplained.
+    let denied = filter.denies(AFTER_SECCOMP);
+    if !denied.is_empty() {
+        return Err(Error::Config(format!(
+            "seccomp: the profile denies {}, which the container init needs after installing it \
+             (to report to the runtime, wait for start and execve the process)",
+            denied.join(", ")
+        )));
+    }
     Ok(Some(filter))
 }
+
+/// The syscalls the init always makes between installing the filter and
+/// the execve (init/mod.rs, from install_seccomp on): the sync messages
+/// (send and recv are sendto and recvfrom), clearing the parent-death
+/// signal, the read of exec.fifo, resetting SIGPIPE, the execve.
+const AFTER_SECCOMP: &[&str] = &[
+    "sendto",
+    "recvfrom",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "execve",
+];
