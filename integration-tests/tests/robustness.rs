@@ -51,21 +51,35 @@ fn delete_force_of_a_missing_id_on_a_full_disk_succeeds() {
     unmount(&b, &root);
 }
 
+/// The same on a read-only filesystem where the --root does not exist yet:
+/// commands about a missing container made the root directory first.
+#[test]
+fn commands_about_a_missing_id_make_no_root_directory() {
+    let b = Bundle::new("readonlyroot");
+    let ro = mount_tmpfs(&b, "ro");
+    let root = ro.join("state").display().to_string();
+    let call = |args: &[&str]| {
+        let mut full = vec!["--root", root.as_str()];
+        full.extend_from_slice(args);
+        b.call(&full).no_root().output()
+    };
+    if !skip_if_runc("runc makes its root first (libcontainer.New)") {
+        call(&["delete", "--force", "missing"]).ok();
+        call(&["state", "missing"]).fails_with(1, "does not exist");
+        call(&["kill", "missing", "9"]).fails_with(1, "does not exist");
+        call(&["list", "-q"]).ok();
+    }
+    unmount(&b, &ro);
+}
+
 /// A 64 KiB tmpfs under the test's temp dir, filled to the last byte, and
 /// with `inodes` (a limit) to the last inode.
 fn full_tmpfs(b: &Bundle, inodes: Option<u32>) -> std::path::PathBuf {
-    let root = b.tmp.join("fullroot");
-    fs::create_dir_all(&root).unwrap();
     let options = match inodes {
         Some(n) => format!("size=64k,nr_inodes={n}"),
         None => "size=64k".to_string(),
     };
-    let st = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mount tmpfs");
+    let root = mount_tmpfs(b, &options);
     let mut filler = fs::File::create(root.join("filler")).unwrap();
     let chunk = [0u8; 4096];
     while filler.write_all(&chunk).is_ok() {}
@@ -76,6 +90,19 @@ fn full_tmpfs(b: &Bundle, inodes: Option<u32>) -> std::path::PathBuf {
         }
     }
     root
+}
+
+/// A tmpfs mounted with `options` in the test's temp dir.
+fn mount_tmpfs(b: &Bundle, options: &str) -> std::path::PathBuf {
+    let dir = b.tmp.join("tmpfs");
+    fs::create_dir_all(&dir).unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount tmpfs");
+    dir
 }
 
 fn unmount(b: &Bundle, root: &std::path::Path) {

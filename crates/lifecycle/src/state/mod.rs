@@ -126,22 +126,29 @@ pub struct Locked {
 }
 
 impl Store {
-    /// The store at `root`, created 0700 if missing.
+    /// The store at `root`. It is made (0700) by the first `create`: a
+    /// missing root holds no container, and a command about one that does
+    /// not exist writes nothing (a read-only or full filesystem is fine).
     pub fn open(root: &Path) -> Result<Store, Error> {
         let root = std::path::absolute(root).with_context(|| format!("root {}", root.display()))?;
-        if !root.is_dir() {
-            if let Some(parent) = root.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            match private_dir().create(&root) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(e).with_context(|| format!("creating root {}", root.display()))
-                }
-                _ => {}
-            }
-        }
         Ok(Store { root })
+    }
+
+    fn make_root(&self) -> Result<(), Error> {
+        let root = &self.root;
+        if root.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = root.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        match private_dir().create(root) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                Err(e).with_context(|| format!("creating root {}", root.display()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The store's directory.
@@ -153,6 +160,7 @@ impl Store {
     /// refused without touching it.
     pub fn create(&self, id: &str) -> Result<Locked, Error> {
         validate_id(id)?;
+        self.make_root()?;
         // Creates take turns from mkdir until the new container's lock is
         // held, so an abandoned directory can be told from one being made.
         let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
@@ -465,6 +473,7 @@ mod tests {
     fn temp_store(tag: &str) -> Store {
         let dir = std::env::temp_dir().join(format!("corten-store-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         Store::open(&dir).unwrap()
     }
 
