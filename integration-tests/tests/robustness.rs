@@ -72,6 +72,30 @@ fn commands_about_a_missing_id_make_no_root_directory() {
     unmount(&b, &ro);
 }
 
+/// `delete -f ID` where `<root>/ID` is a directory no create made (a
+/// --root shared with other files) took it for a killed create's and
+/// removed it with everything in it (`--root / delete -f usr`).
+#[test]
+fn delete_force_never_removes_a_directory_no_create_made() {
+    if skip_if_runc("runc removes it too (os.RemoveAll in its delete)") {
+        return;
+    }
+    let b = Bundle::new("foreigndir");
+    let foreign = b.root.join("foreign");
+    fs::create_dir_all(&foreign).unwrap();
+    fs::write(foreign.join("precious"), "keep").unwrap();
+    b.corten(&["delete", "--force", "foreign"]).ok();
+    b.corten(&["delete", "foreign"])
+        .fails_with(1, "does not exist");
+    b.corten(&["create", "--bundle", &b.dir_str(), "foreign"])
+        .fails_with(1, "already exists");
+    assert!(
+        foreign.join("precious").exists(),
+        "a foreign file was removed"
+    );
+    fs::remove_dir_all(&foreign).unwrap();
+}
+
 /// A 64 KiB tmpfs under the test's temp dir, filled to the last byte, and
 /// with `inodes` (a limit) to the last inode.
 fn full_tmpfs(b: &Bundle, inodes: Option<u32>) -> std::path::PathBuf {

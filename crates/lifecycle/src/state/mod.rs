@@ -270,7 +270,7 @@ fn open_lock_file(path: &Path, create: bool) -> Result<OwnedFd, Error> {
 /// anything (its init exits when the sync channel closes): remove it so
 /// the id can be used again. Returns whether it was removed.
 fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
-    if dir.join(STATE_FILE).exists() {
+    if dir.join(STATE_FILE).exists() || !holds_only_what_create_makes(dir)? {
         return Ok(false);
     }
     match open_lock_file(&dir.join(LOCK_FILE), false) {
@@ -291,6 +291,24 @@ fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
     }
     std::fs::remove_dir_all(dir)
         .with_context(|| format!("removing abandoned {}", dir.display()))?;
+    Ok(true)
+}
+
+/// Whether every entry of `dir` is a file `create` makes before it saves
+/// the state. Anything else is not an abandoned create's: a directory of a
+/// --root shared with other files (`--root / delete -f usr` removed /usr).
+fn holds_only_what_create_makes(dir: &Path) -> Result<bool, Error> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let made = [LOCK_FILE, CGROUP_PLAN, EXEC_FIFO].contains(&name.as_ref())
+            || (name.starts_with(&format!(".{STATE_FILE}.")) && name.ends_with(".tmp"));
+        if !made || entry.file_type().is_ok_and(|t| t.is_dir()) {
+            return Ok(false);
+        }
+    }
     Ok(true)
 }
 
