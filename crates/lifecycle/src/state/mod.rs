@@ -555,6 +555,17 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_holding_anything_create_does_not_make_is_not_reclaimed() {
+        let store = temp_store("foreign");
+        let dir = store.root().join("usr");
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        assert!(!store.reclaim("usr").unwrap());
+        assert!(matches!(store.create("usr"), Err(Error::Exists(_))));
+        assert!(dir.join("bin").is_dir());
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
+    #[test]
     fn abandoned_create_is_reclaimed_but_a_live_one_is_not() {
         let store = temp_store("reclaim");
         // A create killed before writing state.json leaves an unlocked, empty dir.
