@@ -75,21 +75,29 @@ impl Filter {
         compile::program(policy, enosys_stub)
     }
 
-    /// The first of `calls` (name and arguments) this filter does not let
-    /// through on this machine's architecture: neither allowed, logged nor
-    /// handed to a notify agent.
-    pub fn first_denied(&self, calls: &[(&'static str, [u64; 6])]) -> Option<&'static str> {
-        const ACTION_FULL: u32 = 0xffff_0000;
-        const PASSING: [u32; 3] = [0x7fff_0000, 0x7ffc_0000, 0x7fc0_0000];
+    /// Which of the syscalls `names` (this machine's) the filter keeps a
+    /// process from making: anything but allow, log or a notification (the
+    /// agent decides). Asked with all arguments 0: rules on arguments are
+    /// not explored.
+    pub fn denies<'a>(&self, names: &[&'a str]) -> Vec<&'a str> {
         let arch = Arch::native();
-        calls.iter().find_map(|&(name, args)| {
-            let nr = arch.syscall(name)?;
-            let verdict = interp::run(&self.program, &interp::Data::new(nr, arch.audit(), args));
-            match verdict {
-                Ok(v) if PASSING.contains(&(v & ACTION_FULL)) => None,
-                _ => Some(name),
-            }
-        })
+        let passes = |ret: u32| {
+            let action = ret & 0xffff_0000;
+            [Action::Allow, Action::Log, Action::Notify]
+                .iter()
+                .any(|a| a.ret() == action)
+        };
+        names
+            .iter()
+            .copied()
+            .filter(|name| {
+                let Some(nr) = arch.syscall(name) else {
+                    return false;
+                };
+                let data = interp::Data::new(nr, arch.audit(), [0; 6]);
+                interp::run(&self.program, &data).is_ok_and(|ret| !passes(ret))
+            })
+            .collect()
     }
 
     /// Installs the filter on the calling thread; returns the listener when
@@ -156,5 +164,26 @@ pub mod features {
             .filter(|(_, bit)| sys::seccomp::flag_supported(*bit))
             .map(|(n, _)| *n)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denies_names_what_the_filter_keeps_a_native_process_from() {
+        let profile: LinuxSeccomp = serde_json::from_value(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                {"names": ["read"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["write"], "action": "SCMP_ACT_LOG"},
+                {"names": ["close"], "action": "SCMP_ACT_KILL"}
+            ]
+        }))
+        .unwrap();
+        let f = Filter::compile(&profile).unwrap();
+        let asked = ["read", "write", "close", "execve", "no_such_call"];
+        assert_eq!(f.denies(&asked), ["read", "close"]);
     }
 }

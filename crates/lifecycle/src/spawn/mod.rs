@@ -139,6 +139,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         }
         sys::process::Fork::Parent(pid) => pid,
     };
+    crate::fault::step("init cloned");
     if let Some(g) = in_cgroup {
         if let Err(e) = g.leave() {
             kill_and_reap(first);
@@ -171,9 +172,12 @@ fn drive(
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
-            Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
+            Err(RecvError::Closed) => return Err(died_without_word(first, bundle)),
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
         };
+        // Each message is a step of its own: the runtime killed with the
+        // init waiting for the answer.
+        crate::fault::step(format_args!("sync message {msg:?}"));
         match msg {
             Message::RequestIdMaps => {
                 let uid = linux
@@ -270,6 +274,25 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     crate::hooks::run_all("createRuntime", create_runtime, &state("creating"))
 }
 
+/// An init that died without a word. Killed by a signal under a seccomp
+/// profile, the likely cause is a syscall the profile denies that the init
+/// makes after installing it (which AFTER_SECCOMP does not cover): it can
+/// then neither report nor exit, and dies of SIGSYS or SIGSEGV.
+fn died_without_word(first: i32, bundle: &Bundle) -> Error {
+    let status = reap_status(first);
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    match status {
+        Some(s) if seccomp.is_some() && s.starts_with("killed by signal") => Error::InitDied(Some(
+            format!("{s}; does the seccomp profile deny a syscall the init needs?"),
+        )),
+        other => Error::InitDied(other),
+    }
+}
+
 /// How the first child ended, for the message when it died without a word.
 fn reap_status(pid: i32) -> Option<String> {
     match sys::process::waitpid(pid, false) {
@@ -302,19 +325,20 @@ pub(crate) fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
     sys::fs::dup_at_least(fd.as_fd(), min).context("moving a descriptor")
 }
 
-/// The calls the init and an exec process make once the filter is in
-/// place (init/mod.rs, init/exec.rs: the sync messages, the wait on
-/// exec.fifo, the parent-death signal, the signal reset, execve, and exit
-/// on failure), with the arguments that matter to a conditional rule.
-const AFTER_SECCOMP: &[(&str, [u64; 6])] = &[
-    ("sendto", [0; 6]),
-    ("recvmsg", [0; 6]),
-    ("read", [0, 0, 1, 0, 0, 0]),
-    ("prctl", [libc::PR_SET_PDEATHSIG as u64, 0, 0, 0, 0, 0]),
-    ("rt_sigaction", [0; 6]),
-    ("rt_sigprocmask", [0; 6]),
-    ("execve", [0; 6]),
-    ("exit_group", [1, 0, 0, 0, 0, 0]),
+/// The syscalls the init and an exec process make between installing the
+/// filter and the execve (init/mod.rs, init/exec.rs, from install_seccomp
+/// on): the sync messages, clearing the parent-death signal, the read of
+/// exec.fifo, the signal reset, the execve, and exit on failure.
+const AFTER_SECCOMP: &[&str] = &[
+    "sendto",
+    "recvfrom",
+    "recvmsg",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "execve",
+    "exit_group",
 ];
 
 /// The container's seccomp filter, compiled for this kernel.
@@ -325,16 +349,18 @@ pub(crate) fn compile_seccomp(
         return Ok(None);
     };
     let filter = seccomp::Filter::compile(profile).map_err(|e| Error::Config(e.to_string()))?;
-    // The filter is installed before the init's last steps: a profile that
-    // denies them would leave a process that cannot report, wait for
-    // `start`, or even exit (exit_group denied: it crashed).
-    if let Some(name) = filter.first_denied(AFTER_SECCOMP) {
-        return Err(Error::Config(format!(
-            "linux.seccomp: the profile denies {name}, which the runtime makes between installing the filter and the container process's execve"
-        )));
-    }
     if filter.notifies && profile.listener_path().is_none() {
         return Err(Error::Config("seccomp listenerPath is not set".into()));
+    }
+    // Under a filter that denies them the init could not even report or
+    // exit (exit_group fails too): it died of SIGSEGV, unexplained.
+    let denied = filter.denies(AFTER_SECCOMP);
+    if !denied.is_empty() {
+        return Err(Error::Config(format!(
+            "seccomp: the profile denies {}, which the container init needs after installing it \
+             (to report to the runtime, wait for start and execve the process)",
+            denied.join(", ")
+        )));
     }
     Ok(Some(filter))
 }

@@ -1,9 +1,11 @@
 //! Loading a bundle: config.json read, pre-passed, parsed and validated.
 
 mod prepass;
+mod read;
 mod saved;
 mod validate;
 
+pub use read::{read_file, read_stream, MAX_JSON_BYTES};
 pub use saved::{load_saved, save, SAVED_CONFIG};
 pub use validate::{check_user, has_limits, shares_host_mounts};
 
@@ -38,7 +40,7 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
         reason: e.to_string(),
     })?;
     let path = dir.join("config.json");
-    let text = std::fs::read(&path).map_err(|e| Error::Bundle {
+    let text = read_file(&path).map_err(|e| Error::Bundle {
         path: path.clone(),
         reason: io_reason(&e),
     })?;

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Bundle;
 use crate::error::Error;
 
-/// The file in the state directory.
-pub const SAVED_CONFIG: &str = "config.json";
+pub use crate::state::SAVED_CONFIG;
 
 #[derive(Serialize, Deserialize)]
 struct Saved {
