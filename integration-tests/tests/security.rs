@@ -437,3 +437,25 @@ fn exec_takes_the_config_saved_at_create() {
     assert_eq!(out.stdout.trim(), "create");
     b.delete_force(&id);
 }
+
+/// CVE-2025-31133's class: an image whose /dev/null is a symlink (here to
+/// /proc/sys/kernel/core_pattern) would have a mask bind that file,
+/// writable, over /proc/kcore. The mask source must be the null device.
+#[test]
+fn mask_source_dev_null_that_is_a_symlink_is_refused() {
+    if skip_if_runc("runc 1.1.5 predates the CVE-2025-31133 fix") {
+        return;
+    }
+    let mut b = Bundle::new("devnulllink");
+    let dev = b.rootfs.join("dev");
+    let _ = fs::remove_dir_all(&dev);
+    fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", dev.join("null")).unwrap();
+    b.config_mut(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| !m["destination"].as_str().unwrap().starts_with("/dev"));
+    });
+    refused(&b, "/dev/null");
+}
