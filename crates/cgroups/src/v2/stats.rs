@@ -6,17 +6,16 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
-}
+/// A file of the cgroup as text: `read(file)`, empty when missing.
+type Files<'a> = &'a dyn Fn(&str) -> String;
 
-fn num(dir: &Path, file: &str) -> u64 {
-    read(dir, file).trim().parse().unwrap_or(0)
+fn num(read: Files<'_>, file: &str) -> u64 {
+    read(file).trim().parse().unwrap_or(0)
 }
 
 /// "max" is no limit: runc reports it as the largest value.
-fn limit(dir: &Path, file: &str) -> u64 {
-    match read(dir, file).trim() {
+fn limit(read: Files<'_>, file: &str) -> u64 {
+    match read(file).trim() {
         "max" => u64::MAX,
         v => v.parse().unwrap_or(0),
     }
@@ -65,21 +64,27 @@ fn io_entries(text: &str) -> (Vec<Value>, Vec<Value>) {
 
 /// The stats of the cgroup at `dir`.
 pub fn collect(dir: &Path) -> Value {
-    let cpu = kv(&read(dir, "cpu.stat"));
+    from_files(&|file| std::fs::read_to_string(dir.join(file)).unwrap_or_default())
+}
+
+/// The stats from the cgroup's files, as `read(file)` gives their text
+/// (the fuzz target `cgroup_stats` drives this).
+pub fn from_files(read: Files<'_>) -> Value {
+    let cpu = kv(&read("cpu.stat"));
     let usec = |k: &str| cpu.get(k).copied().unwrap_or(0);
-    let mstat = kv(&read(dir, "memory.stat"));
+    let mstat = kv(&read("memory.stat"));
     let raw: Map<String, Value> = mstat.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    let usage = num(dir, "memory.current");
+    let usage = num(read, "memory.current");
     // v1's memsw counted memory and swap together; runc keeps that meaning.
-    let swap_usage = num(dir, "memory.swap.current") + usage;
+    let swap_usage = num(read, "memory.swap.current") + usage;
     // ...and its limit likewise: swap.max plus memory.max, unless either
     // is unlimited.
-    let swap_limit = limit(dir, "memory.swap.max").saturating_add(limit(dir, "memory.max"));
-    let pids_limit = match read(dir, "pids.max").trim() {
+    let swap_limit = limit(read, "memory.swap.max").saturating_add(limit(read, "memory.max"));
+    let pids_limit = match read("pids.max").trim() {
         "max" | "" => 0,
         v => v.parse().unwrap_or(0),
     };
-    let (bytes, ios) = io_entries(&read(dir, "io.stat"));
+    let (bytes, ios) = io_entries(&read("io.stat"));
     json!({
         "cpu": {
             "usage": {
@@ -96,13 +101,13 @@ pub fn collect(dir: &Path) -> Value {
         },
         "memory": {
             "cache": mstat.get("file").copied().unwrap_or(0),
-            "usage": {"usage": usage, "limit": limit(dir, "memory.max"), "max": num(dir, "memory.peak"), "failcnt": 0},
+            "usage": {"usage": usage, "limit": limit(read, "memory.max"), "max": num(read, "memory.peak"), "failcnt": 0},
             "swap": {"usage": swap_usage, "limit": swap_limit, "max": 0, "failcnt": 0},
             "kernel": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "kernelTCP": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "raw": raw,
         },
-        "pids": {"current": num(dir, "pids.current"), "limit": pids_limit},
+        "pids": {"current": num(read, "pids.current"), "limit": pids_limit},
         "blkio": {"ioServiceBytesRecursive": bytes, "ioServicedRecursive": ios},
         "hugetlb": {},
     })
