@@ -1,8 +1,9 @@
-//! The command line: runc-compatible argv normalisation (corten's
-//! src/argv.rs), then clap's parse of the result, as `main` does them, and
-//! on a parse error the logger read from the raw arguments. The input's
-//! NUL-separated parts are the arguments. A panic is a bug, and so is a
-//! normalisation that a second pass changes.
+//! The command line as `main` takes it (corten's src/argv.rs and cli.rs):
+//! the arguments as text, runc-compatible normalisation, clap's parse of
+//! the result, and on a parse error the logger read from the arguments.
+//! The input's NUL-separated parts are the arguments, as bytes (argv need
+//! not be UTF-8). A panic is a bug, and so is a normalisation that a
+//! second pass changes.
 #![no_main]
 
 // corten is a binary crate: its argv, grammar and logger modules are
@@ -16,14 +17,17 @@ mod cli;
 #[allow(dead_code)]
 mod log;
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let raw = data.split(|b| *b == 0).map(|a| OsString::from_vec(a.to_vec()));
+    let Ok(raw) = argv::utf8(raw) else {
         return;
     };
-    let raw: Vec<String> = text.split('\0').map(String::from).collect();
     let args = argv::normalize(raw);
     assert_eq!(argv::normalize(args.clone()), args, "normalising twice");
     let parsed =
