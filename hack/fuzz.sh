@@ -63,7 +63,9 @@ for t in "${targets[@]}"; do
 		"${dict[@]}" >"$log" 2>&1; then
 		grep -E '^Done|^#[0-9]+.*DONE' "$log" | tail -1 || true
 	else
-		tail -40 "$log"
+		# The panic or sanitizer report, then where cargo-fuzz put the input.
+		sed -n '/panicked at\|==ERROR\|ERROR: libFuzzer/,$p' "$log" | head -30
+		grep -A2 '^Failing input' "$log" || tail -20 "$log"
 		failed+=("$t")
 	fi
 	rm -f "$log"

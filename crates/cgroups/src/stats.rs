@@ -71,6 +71,8 @@ pub fn from_files(read: Files<'_>) -> Value {
             .collect()
     };
     let acct = kv(&read("cpuacct", "cpuacct.stat").unwrap_or_default());
+    // The kernel's counters are read as they are: a product saturates
+    // rather than overflow (a panic in a debug build, nonsense in release).
     let tick = ns_per_tick();
     let throttle = kv(&read("cpu", "cpu.stat").unwrap_or_default());
     let mstat = kv(&read("memory", "memory.stat").unwrap_or_default());
@@ -93,8 +95,8 @@ pub fn from_files(read: Files<'_>) -> Value {
                 "percpu": percpu("cpuacct.usage_percpu"),
                 "percpu_kernel": percpu("cpuacct.usage_percpu_sys"),
                 "percpu_user": percpu("cpuacct.usage_percpu_user"),
-                "kernel": acct.get("system").copied().unwrap_or(0) * tick,
-                "user": acct.get("user").copied().unwrap_or(0) * tick,
+                "kernel": acct.get("system").copied().unwrap_or(0).saturating_mul(tick),
+                "user": acct.get("user").copied().unwrap_or(0).saturating_mul(tick),
             },
             "throttling": {
                 "periods": throttle.get("nr_periods").copied().unwrap_or(0),
@@ -122,6 +124,17 @@ pub fn from_files(read: Files<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// cpuacct.stat's ticks times the nanoseconds per tick overflowed u64
+    /// (found by the fuzz target proc_text).
+    #[test]
+    fn huge_cpuacct_ticks_saturate_instead_of_overflowing() {
+        let v = from_files(&|_, file| {
+            (file == "cpuacct.stat").then(|| "user 10744073709551615\nsystem 5\n".to_string())
+        });
+        assert_eq!(v["cpu"]["usage"]["user"], u64::MAX);
+        assert_eq!(v["cpu"]["usage"]["kernel"], 5 * ns_per_tick());
+    }
 
     #[test]
     fn reads_a_fake_cgroup() {

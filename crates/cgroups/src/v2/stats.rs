@@ -71,12 +71,14 @@ pub fn collect(dir: &Path) -> Value {
 /// (the fuzz target `cgroup_stats` drives this).
 pub fn from_files(read: Files<'_>) -> Value {
     let cpu = kv(&read("cpu.stat"));
+    // The kernel's counters are read as they are: a sum or product
+    // saturates rather than overflow (a panic in a debug build).
     let usec = |k: &str| cpu.get(k).copied().unwrap_or(0);
     let mstat = kv(&read("memory.stat"));
     let raw: Map<String, Value> = mstat.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let usage = num(read, "memory.current");
     // v1's memsw counted memory and swap together; runc keeps that meaning.
-    let swap_usage = num(read, "memory.swap.current") + usage;
+    let swap_usage = num(read, "memory.swap.current").saturating_add(usage);
     // ...and its limit likewise: swap.max plus memory.max, unless either
     // is unlimited.
     let swap_limit = limit(read, "memory.swap.max").saturating_add(limit(read, "memory.max"));
@@ -88,15 +90,15 @@ pub fn from_files(read: Files<'_>) -> Value {
     json!({
         "cpu": {
             "usage": {
-                "total": usec("usage_usec") * 1000,
+                "total": usec("usage_usec").saturating_mul(1000),
                 "percpu": [],
-                "kernel": usec("system_usec") * 1000,
-                "user": usec("user_usec") * 1000,
+                "kernel": usec("system_usec").saturating_mul(1000),
+                "user": usec("user_usec").saturating_mul(1000),
             },
             "throttling": {
                 "periods": usec("nr_periods"),
                 "throttledPeriods": usec("nr_throttled"),
-                "throttledTime": usec("throttled_usec") * 1000,
+                "throttledTime": usec("throttled_usec").saturating_mul(1000),
             }
         },
         "memory": {
@@ -116,6 +118,20 @@ pub fn from_files(read: Files<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// cpu.stat's microseconds times 1000, and memory.swap.current plus
+    /// memory.current, overflowed u64 (the fuzz target proc_text).
+    #[test]
+    fn huge_counters_saturate_instead_of_overflowing() {
+        let v = from_files(&|file| match file {
+            "cpu.stat" => "usage_usec 18446744073709552\nthrottled_usec 18446744073709552\n".into(),
+            "memory.swap.current" | "memory.current" => "18446744073709551615\n".into(),
+            _ => String::new(),
+        });
+        assert_eq!(v["cpu"]["usage"]["total"], u64::MAX);
+        assert_eq!(v["cpu"]["throttling"]["throttledTime"], u64::MAX);
+        assert_eq!(v["memory"]["swap"]["usage"], u64::MAX);
+    }
 
     #[test]
     fn reads_a_fake_v2_cgroup() {
