@@ -34,6 +34,8 @@ export RUSTC_BOOTSTRAP=1
 # A RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS of the caller would be added to or
 # replace cargo-fuzz's, so neither is taken from the environment.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+# The fuzz crate is outside the workspace that test.sh's fmt check covers.
+(cd fuzz && cargo fmt -- --check)
 # -O: optimised, as libFuzzer needs speed; -a: with debug assertions and
 # overflow checks, so an overflow is a crash as in corten's dev builds.
 cargo fuzz build -O -a

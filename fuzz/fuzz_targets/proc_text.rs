@@ -1,9 +1,15 @@
-//! The runtime's parsers of kernel text: mountinfo (cgroup hierarchies),
-//! /proc/PID/cgroup, /proc/PID/stat (the init's start time), and the v1 and
-//! v2 cgroup statistics files `events --stats` reads. The input is the text
-//! of each; for the statistics, its NUL-separated parts are the files in
-//! the order of FILES. A panic (an overflow included) is a bug.
+//! The parsers of kernel text: mountinfo (the runtime's cgroup hierarchies
+//! and the test probe's mount list), /proc/PID/cgroup, /proc/PID/stat (the
+//! init's start time), and the v1 and v2 cgroup statistics files `events
+//! --stats` reads. The input is the text of each; for the statistics, its
+//! NUL-separated parts are the files in the order of FILES. A panic (an
+//! overflow included) is a bug.
 #![no_main]
+
+// The in-container probe's mountinfo parser (crates/probe is a binary; its
+// module is compiled here from the same file).
+#[path = "../../crates/probe/src/mountinfo.rs"]
+mod probe_mountinfo;
 
 use cgroups::mountinfo;
 use libfuzzer_sys::fuzz_target;
@@ -45,6 +51,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = h.has("cpu");
         let path = mountinfo::path_in(text, &h);
         let _ = mountinfo::under(&h.mount_point, &path);
+    }
+    for m in probe_mountinfo::parse(text) {
+        let _ = m.to_json();
     }
     let _ = lifecycle::state::parse_stat(text);
     let parts: Vec<&str> = text.split('\0').collect();
