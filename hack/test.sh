@@ -47,6 +47,8 @@ hack/mkrootfs.sh bundles/busybox/rootfs
 hack/i386-busybox.sh   # a 32-bit binary for the seccomp tests
 echo "== tests"
 cargo test --workspace
+echo "== fuzz"
+hack/fuzz.sh   # every target of fuzz/ for FUZZ_SECONDS (60) each, one after another
 echo "== cgroup v2: the cgroups, exec, lifecycle and rootless tests in a VM with cgroup2 only"
 # This host is hybrid (v1 controllers): the v2 driver is tested in a qemu VM
 # (hack/cgv2-vm.sh) running the same test binaries. The VM has the rootless

@@ -106,6 +106,14 @@ pub trait Manager {
 
 pub use devices::Node as DeviceNode;
 
+/// The parsers of cgroup files fed text instead of files: the entry points
+/// of the fuzz targets (fuzz/ at the top of the repository), not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::stats::from_files as v1_stats;
+    pub use crate::v2::stats::from_files as v2_stats;
+}
+
 /// The driver for a new container's cgroup at `cgroups_path` (relative to
 /// the runtime's own cgroup, or absolute), on this host.
 pub fn new(cgroups_path: &Path) -> Result<Box<dyn Manager>> {

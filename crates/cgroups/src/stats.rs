@@ -1,16 +1,14 @@
 //! Statistics of a v1 cgroup in runc's `events` JSON shape.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-fn read(dir: Option<&Path>, file: &str) -> Option<String> {
-    std::fs::read_to_string(dir?.join(file)).ok()
-}
+/// A controller's file as text: `read(controller, file)`.
+type Files<'a> = &'a dyn Fn(&str, &str) -> Option<String>;
 
-fn num(dir: Option<&Path>, file: &str) -> u64 {
-    read(dir, file)
+fn num(read: Files<'_>, controller: &str, file: &str) -> u64 {
+    read(controller, file)
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -51,51 +49,54 @@ fn blkio_entries(text: Option<String>) -> Value {
 
 /// The stats of the hierarchies `dir_of` finds by controller.
 pub fn collect(dir_of: &dyn Fn(&str) -> Option<std::path::PathBuf>) -> Value {
-    let cpuacct = dir_of("cpuacct");
-    let cpu = dir_of("cpu");
-    let memory = dir_of("memory");
-    let pids = dir_of("pids");
-    let blkio = dir_of("blkio");
-    let (cpuacct, cpu, memory, pids, blkio) = (
-        cpuacct.as_deref(),
-        cpu.as_deref(),
-        memory.as_deref(),
-        pids.as_deref(),
-        blkio.as_deref(),
-    );
+    let dirs: Vec<(&str, Option<std::path::PathBuf>)> =
+        ["cpuacct", "cpu", "memory", "pids", "blkio"]
+            .into_iter()
+            .map(|c| (c, dir_of(c)))
+            .collect();
+    from_files(&|controller, file| {
+        let dir = dirs.iter().find(|(c, _)| *c == controller)?.1.as_deref()?;
+        std::fs::read_to_string(dir.join(file)).ok()
+    })
+}
 
+/// The stats from the controllers' files, as `read(controller, file)`
+/// gives their text (the fuzz target `cgroup_stats` drives this).
+pub fn from_files(read: Files<'_>) -> Value {
     let percpu = |file: &str| -> Vec<u64> {
-        read(cpuacct, file)
+        read("cpuacct", file)
             .unwrap_or_default()
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
             .collect()
     };
-    let acct = kv(&read(cpuacct, "cpuacct.stat").unwrap_or_default());
+    let acct = kv(&read("cpuacct", "cpuacct.stat").unwrap_or_default());
+    // The kernel's counters are read as they are: a product saturates
+    // rather than overflow (a panic in a debug build, nonsense in release).
     let tick = ns_per_tick();
-    let throttle = kv(&read(cpu, "cpu.stat").unwrap_or_default());
-    let mstat = kv(&read(memory, "memory.stat").unwrap_or_default());
+    let throttle = kv(&read("cpu", "cpu.stat").unwrap_or_default());
+    let mstat = kv(&read("memory", "memory.stat").unwrap_or_default());
     let mem_entry = |prefix: &str| {
         json!({
-            "limit": num(memory, &format!("{prefix}limit_in_bytes")),
-            "usage": num(memory, &format!("{prefix}usage_in_bytes")),
-            "max": num(memory, &format!("{prefix}max_usage_in_bytes")),
-            "failcnt": num(memory, &format!("{prefix}failcnt")),
+            "limit": num(read, "memory", &format!("{prefix}limit_in_bytes")),
+            "usage": num(read, "memory", &format!("{prefix}usage_in_bytes")),
+            "max": num(read, "memory", &format!("{prefix}max_usage_in_bytes")),
+            "failcnt": num(read, "memory", &format!("{prefix}failcnt")),
         })
     };
-    let pids_limit = read(pids, "pids.max")
+    let pids_limit = read("pids", "pids.max")
         .and_then(|s| s.trim().parse::<u64>().ok())
         .unwrap_or(0);
     let raw: Map<String, Value> = mstat.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     json!({
         "cpu": {
             "usage": {
-                "total": num(cpuacct, "cpuacct.usage"),
+                "total": num(read, "cpuacct", "cpuacct.usage"),
                 "percpu": percpu("cpuacct.usage_percpu"),
                 "percpu_kernel": percpu("cpuacct.usage_percpu_sys"),
                 "percpu_user": percpu("cpuacct.usage_percpu_user"),
-                "kernel": acct.get("system").copied().unwrap_or(0) * tick,
-                "user": acct.get("user").copied().unwrap_or(0) * tick,
+                "kernel": acct.get("system").copied().unwrap_or(0).saturating_mul(tick),
+                "user": acct.get("user").copied().unwrap_or(0).saturating_mul(tick),
             },
             "throttling": {
                 "periods": throttle.get("nr_periods").copied().unwrap_or(0),
@@ -111,10 +112,10 @@ pub fn collect(dir_of: &dyn Fn(&str) -> Option<std::path::PathBuf>) -> Value {
             "kernelTCP": mem_entry("memory.kmem.tcp."),
             "raw": raw,
         },
-        "pids": {"current": num(pids, "pids.current"), "limit": pids_limit},
+        "pids": {"current": num(read, "pids", "pids.current"), "limit": pids_limit},
         "blkio": {
-            "ioServiceBytesRecursive": blkio_entries(read(blkio, "blkio.throttle.io_service_bytes_recursive")),
-            "ioServicedRecursive": blkio_entries(read(blkio, "blkio.throttle.io_serviced_recursive")),
+            "ioServiceBytesRecursive": blkio_entries(read("blkio", "blkio.throttle.io_service_bytes_recursive")),
+            "ioServicedRecursive": blkio_entries(read("blkio", "blkio.throttle.io_serviced_recursive")),
         },
         "hugetlb": {},
     })
@@ -123,6 +124,17 @@ pub fn collect(dir_of: &dyn Fn(&str) -> Option<std::path::PathBuf>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// cpuacct.stat's ticks times the nanoseconds per tick overflowed u64
+    /// (found by the fuzz target proc_text).
+    #[test]
+    fn huge_cpuacct_ticks_saturate_instead_of_overflowing() {
+        let v = from_files(&|_, file| {
+            (file == "cpuacct.stat").then(|| "user 10744073709551615\nsystem 5\n".to_string())
+        });
+        assert_eq!(v["cpu"]["usage"]["user"], u64::MAX);
+        assert_eq!(v["cpu"]["usage"]["kernel"], 5 * ns_per_tick());
+    }
 
     #[test]
     fn reads_a_fake_cgroup() {

@@ -7,6 +7,8 @@
 //!
 //! `kill ID SIG` and `ps ID -- ARGS` keep everything after the id as it is.
 
+use std::ffi::OsString;
+
 /// Long flags that take a value.
 const VALUED: &[&str] = &[
     "root",
@@ -90,6 +92,12 @@ const LAST_WINS: &[&str] = &[
 /// Subcommands after whose id nothing is a flag (runc's exec has
 /// SkipArgReorder: the command's own flags follow the id).
 const POSITIONAL_TAIL: &[&str] = &["kill", "ps", "exec"];
+
+/// The arguments as text: the first that is not UTF-8 is an error
+/// (std::env::args would panic on it, and a panic aborts corten).
+pub fn utf8(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>, OsString> {
+    args.into_iter().map(OsString::into_string).collect()
+}
 
 /// Rewrites `args` (without argv[0]) into the forms clap accepts.
 pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -239,6 +247,15 @@ mod tests {
 
     fn n(args: &[&str]) -> Vec<String> {
         normalize(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn a_non_utf8_argument_is_an_error_not_an_abort() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(b"\xff".to_vec());
+        let args = [OsString::from("state"), bad.clone()];
+        assert_eq!(utf8(args), Err(bad));
+        assert_eq!(utf8([OsString::from("list")]), Ok(vec!["list".to_string()]));
     }
 
     #[test]

@@ -15,7 +15,18 @@ use clap::Parser;
 pub const SPEC_VERSION: &str = lifecycle::spec::SPEC_VERSION;
 
 fn main() {
-    let args = argv::normalize(std::env::args().skip(1));
+    let args = match argv::utf8(std::env::args_os().skip(1)) {
+        Ok(args) => argv::normalize(args),
+        Err(bad) => {
+            let lossy: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let msg = format!("argument {bad:?} is not valid UTF-8");
+            log::Logger::from_raw_args(&argv::normalize(lossy)).error(&msg);
+            std::process::exit(1);
+        }
+    };
     let cli = match cli::Cli::try_parse_from(
         std::iter::once("corten".to_string()).chain(args.iter().cloned()),
     ) {

@@ -7,7 +7,7 @@
 //! `stats.rs`; device rules: an eBPF program (`crate::bpf_devices`).
 
 mod resources;
-mod stats;
+pub(crate) mod stats;
 
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};

@@ -6,17 +6,16 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-fn read(dir: &Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
-}
+/// A file of the cgroup as text: `read(file)`, empty when missing.
+type Files<'a> = &'a dyn Fn(&str) -> String;
 
-fn num(dir: &Path, file: &str) -> u64 {
-    read(dir, file).trim().parse().unwrap_or(0)
+fn num(read: Files<'_>, file: &str) -> u64 {
+    read(file).trim().parse().unwrap_or(0)
 }
 
 /// "max" is no limit: runc reports it as the largest value.
-fn limit(dir: &Path, file: &str) -> u64 {
-    match read(dir, file).trim() {
+fn limit(read: Files<'_>, file: &str) -> u64 {
+    match read(file).trim() {
         "max" => u64::MAX,
         v => v.parse().unwrap_or(0),
     }
@@ -65,44 +64,52 @@ fn io_entries(text: &str) -> (Vec<Value>, Vec<Value>) {
 
 /// The stats of the cgroup at `dir`.
 pub fn collect(dir: &Path) -> Value {
-    let cpu = kv(&read(dir, "cpu.stat"));
+    from_files(&|file| std::fs::read_to_string(dir.join(file)).unwrap_or_default())
+}
+
+/// The stats from the cgroup's files, as `read(file)` gives their text
+/// (the fuzz target `cgroup_stats` drives this).
+pub fn from_files(read: Files<'_>) -> Value {
+    let cpu = kv(&read("cpu.stat"));
+    // The kernel's counters are read as they are: a sum or product
+    // saturates rather than overflow (a panic in a debug build).
     let usec = |k: &str| cpu.get(k).copied().unwrap_or(0);
-    let mstat = kv(&read(dir, "memory.stat"));
+    let mstat = kv(&read("memory.stat"));
     let raw: Map<String, Value> = mstat.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    let usage = num(dir, "memory.current");
+    let usage = num(read, "memory.current");
     // v1's memsw counted memory and swap together; runc keeps that meaning.
-    let swap_usage = num(dir, "memory.swap.current") + usage;
+    let swap_usage = num(read, "memory.swap.current").saturating_add(usage);
     // ...and its limit likewise: swap.max plus memory.max, unless either
     // is unlimited.
-    let swap_limit = limit(dir, "memory.swap.max").saturating_add(limit(dir, "memory.max"));
-    let pids_limit = match read(dir, "pids.max").trim() {
+    let swap_limit = limit(read, "memory.swap.max").saturating_add(limit(read, "memory.max"));
+    let pids_limit = match read("pids.max").trim() {
         "max" | "" => 0,
         v => v.parse().unwrap_or(0),
     };
-    let (bytes, ios) = io_entries(&read(dir, "io.stat"));
+    let (bytes, ios) = io_entries(&read("io.stat"));
     json!({
         "cpu": {
             "usage": {
-                "total": usec("usage_usec") * 1000,
+                "total": usec("usage_usec").saturating_mul(1000),
                 "percpu": [],
-                "kernel": usec("system_usec") * 1000,
-                "user": usec("user_usec") * 1000,
+                "kernel": usec("system_usec").saturating_mul(1000),
+                "user": usec("user_usec").saturating_mul(1000),
             },
             "throttling": {
                 "periods": usec("nr_periods"),
                 "throttledPeriods": usec("nr_throttled"),
-                "throttledTime": usec("throttled_usec") * 1000,
+                "throttledTime": usec("throttled_usec").saturating_mul(1000),
             }
         },
         "memory": {
             "cache": mstat.get("file").copied().unwrap_or(0),
-            "usage": {"usage": usage, "limit": limit(dir, "memory.max"), "max": num(dir, "memory.peak"), "failcnt": 0},
+            "usage": {"usage": usage, "limit": limit(read, "memory.max"), "max": num(read, "memory.peak"), "failcnt": 0},
             "swap": {"usage": swap_usage, "limit": swap_limit, "max": 0, "failcnt": 0},
             "kernel": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "kernelTCP": {"usage": 0, "limit": 0, "max": 0, "failcnt": 0},
             "raw": raw,
         },
-        "pids": {"current": num(dir, "pids.current"), "limit": pids_limit},
+        "pids": {"current": num(read, "pids.current"), "limit": pids_limit},
         "blkio": {"ioServiceBytesRecursive": bytes, "ioServicedRecursive": ios},
         "hugetlb": {},
     })
@@ -111,6 +118,20 @@ pub fn collect(dir: &Path) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// cpu.stat's microseconds times 1000, and memory.swap.current plus
+    /// memory.current, overflowed u64 (the fuzz target proc_text).
+    #[test]
+    fn huge_counters_saturate_instead_of_overflowing() {
+        let v = from_files(&|file| match file {
+            "cpu.stat" => "usage_usec 18446744073709552\nthrottled_usec 18446744073709552\n".into(),
+            "memory.swap.current" | "memory.current" => "18446744073709551615\n".into(),
+            _ => String::new(),
+        });
+        assert_eq!(v["cpu"]["usage"]["total"], u64::MAX);
+        assert_eq!(v["cpu"]["throttling"]["throttledTime"], u64::MAX);
+        assert_eq!(v["memory"]["swap"]["usage"], u64::MAX);
+    }
 
     #[test]
     fn reads_a_fake_v2_cgroup() {

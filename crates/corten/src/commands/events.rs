@@ -46,7 +46,7 @@ pub fn run(store: &Store, id: &str, interval: &str, once: bool) -> Result<i32, E
 }
 
 /// Go-style durations as runc takes them: "5s", "500ms", "1m", "1.5s".
-fn parse_interval(s: &str) -> Result<Duration, Error> {
+pub(crate) fn parse_interval(s: &str) -> Result<Duration, Error> {
     let bad = || Error::Config(format!("invalid interval {s:?}"));
     let (num, unit) = s
         .find(|c: char| c.is_ascii_alphabetic())
@@ -59,15 +59,26 @@ fn parse_interval(s: &str) -> Result<Duration, Error> {
         "h" => n * 3600.0,
         _ => return Err(bad()),
     };
-    if secs <= 0.0 || !secs.is_finite() {
+    if secs <= 0.0 {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(secs))
+    // Not from_secs_f64: it panics on a value beyond a Duration (and NaN).
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--interval 1e300s` is finite but no Duration: from_secs_f64
+    /// panicked and corten aborted.
+    #[test]
+    fn an_interval_beyond_a_duration_is_an_error_not_an_abort() {
+        assert!(parse_interval("1e300s").is_err());
+        assert!(parse_interval("1e300").is_err());
+        assert!(parse_interval("NaN").is_err());
+        assert!(parse_interval("inf").is_err());
+    }
 
     #[test]
     fn intervals() {

@@ -76,7 +76,7 @@ pub fn run(store: &Store, a: &UpdateArgs) -> Result<i32, Error> {
 
 /// Bytes, or a number with a k, m, g or t suffix (binary units, as runc's
 /// RAMInBytes); -1 means no limit.
-fn parse_bytes(s: &str) -> Result<i64, Error> {
+pub(crate) fn parse_bytes(s: &str) -> Result<i64, Error> {
     let bad = || Error::Config(format!("invalid size {s:?}"));
     let t = s.trim().to_ascii_lowercase();
     if t == "-1" {
@@ -92,7 +92,8 @@ fn parse_bytes(s: &str) -> Result<i64, Error> {
         _ => (t, 1),
     };
     let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    if n < 0.0 {
+    // "nan" and "inf" parse as floats; NaN would become a limit of 0.
+    if !(0.0..=f64::MAX).contains(&n) {
         return Err(bad());
     }
     Ok((n * mult as f64) as i64)
@@ -101,6 +102,14 @@ fn parse_bytes(s: &str) -> Result<i64, Error> {
 #[cfg(test)]
 mod tests {
     use super::parse_bytes;
+
+    #[test]
+    fn nan_and_infinite_sizes_are_refused() {
+        assert!(parse_bytes("nan").is_err());
+        assert!(parse_bytes("NaNm").is_err());
+        assert!(parse_bytes("inf").is_err());
+        assert!(parse_bytes("-1k").is_err());
+    }
 
     #[test]
     fn sizes_parse_as_runc() {

@@ -120,18 +120,19 @@ pub fn parse_signal(s: &str) -> Result<i32, Error> {
 /// RTMIN, RTMIN+N, RTMAX-N.
 fn parse_rt(name: &str) -> Option<i32> {
     let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    // Checked: "RTMIN+2147483647" must be an unknown signal, not an overflow.
     let n = if let Some(rest) = name.strip_prefix("RTMIN") {
-        min + if rest.is_empty() {
+        min.checked_add(if rest.is_empty() {
             0
         } else {
             rest.strip_prefix('+')?.parse::<i32>().ok()?
-        }
+        })?
     } else if let Some(rest) = name.strip_prefix("RTMAX") {
-        max - if rest.is_empty() {
+        max.checked_sub(if rest.is_empty() {
             0
         } else {
             rest.strip_prefix('-')?.parse::<i32>().ok()?
-        }
+        })?
     } else {
         return None;
     };
@@ -153,6 +154,15 @@ mod tests {
         assert_eq!(parse_signal("0").unwrap(), 0);
         assert!(parse_signal("-1").is_err());
         assert!(parse_signal("65").is_err());
+    }
+
+    /// RTMIN plus a huge offset overflowed i32: a panic (an abort of
+    /// `corten kill`) in a debug build.
+    #[test]
+    fn rtmin_plus_a_huge_offset_is_unknown_not_an_overflow() {
+        assert!(parse_signal("RTMIN+2147483647").is_err());
+        assert!(parse_signal("SIGRTMAX--2147483648").is_err());
+        assert_eq!(parse_signal("RTMAX-1").unwrap(), libc::SIGRTMAX() - 1);
     }
 
     #[test]

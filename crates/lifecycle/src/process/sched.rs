@@ -89,22 +89,28 @@ impl Scheduler {
     }
 }
 
+/// CPU and node numbers in a list are below this (the kernel's own limits,
+/// CONFIG_NR_CPUS and MAX_NUMNODES, are lower still).
+const LIST_LIMIT: usize = 4096;
+
 /// Parses a CPU or node list such as "0-3,7".
 pub fn parse_list(text: &str) -> Result<Vec<usize>, Error> {
     let bad = || Error::Config(format!("invalid CPU or node list {text:?}"));
     let mut out = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) =
-                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-                if a > b || b >= 4096 {
-                    return Err(bad());
-                }
-                out.extend(a..=b);
+        let (a, b): (usize, usize) = match part.split_once('-') {
+            Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
+            None => {
+                let n = part.parse().map_err(|_| bad())?;
+                (n, n)
             }
-            None => out.push(part.parse().map_err(|_| bad())?),
+        };
+        // A single number is bounded as a range's end is: the init sizes
+        // its node mask by the highest (set_mempolicy).
+        if a > b || b >= LIST_LIMIT {
+            return Err(bad());
         }
+        out.extend(a..=b);
     }
     Ok(out)
 }
@@ -263,6 +269,16 @@ mod tests {
         assert_eq!(parse_list("").unwrap(), Vec::<usize>::new());
         assert!(parse_list("3-1").is_err());
         assert!(parse_list("x").is_err());
+    }
+
+    /// A node list of one huge number passed validation, then the init
+    /// sized its mempolicy mask by it: an overflow, or a mask of the
+    /// number's size, and an index out of it (the init aborted).
+    #[test]
+    fn a_single_huge_cpu_or_node_number_is_refused() {
+        assert!(parse_list("18446744073709551615").is_err());
+        assert!(parse_list("1,4096").is_err());
+        assert_eq!(parse_list("4095").unwrap(), vec![4095]);
     }
 
     #[test]

@@ -44,15 +44,24 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
         path: path.clone(),
         reason: io_reason(&e),
     })?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    from_bytes(&text, dir, &path)
+}
+
+/// Pre-passes, parses and validates the config `text` of the bundle at
+/// `dir` (absolute); `origin` names the file in errors. The filesystem is
+/// only asked about the rootfs (that it is a directory, and its real path
+/// when the container shares the host's mounts). The fuzz target
+/// `config` drives this.
+pub fn from_bytes(text: &[u8], dir: PathBuf, origin: &Path) -> Result<Bundle, Error> {
+    let value: serde_json::Value = serde_json::from_slice(text)
+        .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
     let prepass::Prepassed {
         value,
         warnings,
         scheduler,
     } = prepass::run(value)?;
     let spec: Spec = serde_json::from_value(value)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
     let rootfs = validate::check(&spec, &dir)?;
     Ok(Bundle {
         dir,

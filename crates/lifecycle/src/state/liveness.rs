@@ -69,8 +69,10 @@ fn parse_flags(text: &str) -> Option<u64> {
 }
 
 /// The command name (field 2) may hold spaces and parentheses, so the fields
-/// after it are counted from the last ')'.
-fn parse_stat(text: &str) -> Option<(char, u64)> {
+/// after it are counted from the last ')'. Public for the fuzz target
+/// `proc_text` only.
+#[doc(hidden)]
+pub fn parse_stat(text: &str) -> Option<(char, u64)> {
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.chars().next()?;

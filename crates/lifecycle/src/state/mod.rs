@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error};
+#[doc(hidden)]
+pub use liveness::parse_stat;
 pub use liveness::{check as liveness_check, dying, process_start_time, ProcState};
 
 /// The file `start` writes to release a created container's init.
@@ -357,10 +359,15 @@ fn read_cgroup_plan(dir: &Path) -> Result<Option<cgroups::Placement>, Error> {
     }
 }
 
+/// A state.json's bytes as a [`State`] (the fuzz target `state` drives it).
+pub fn parse(bytes: &[u8]) -> Result<State, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
 fn read_state(dir: &Path) -> Result<Option<State>, Error> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
+        Ok(bytes) => parse(&bytes)
             .map(Some)
             .map_err(|e| Error::Config(format!("corrupt state file {}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
