@@ -48,9 +48,6 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
     let inherited = passed_fds(passed);
     state::validate_id(opts.id)?;
     let mut bundle = crate::spec::load(opts.bundle)?;
-    // What `exec` starts from: the config's process, without the init's
-    // socket activation.
-    let own_process = bundle.spec.process().clone();
     if opts.listen_fds > 0 {
         if let Some(p) = bundle.spec.process_mut() {
             let mut env = p.env().clone().unwrap_or_default();
@@ -100,7 +97,9 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
     };
     let dir = locked.dir().to_path_buf();
     let result = (|| {
-        crate::spec::save(&bundle, own_process.as_ref(), &dir)?;
+        // What `exec` starts from: the config as read, without the init's
+        // socket activation.
+        crate::spec::save(&bundle, &dir)?;
         let fifo_path = dir.join(EXEC_FIFO);
         sys::fs::mkfifo(&fifo_path, 0o622).context("creating exec fifo")?;
         step("exec fifo made");

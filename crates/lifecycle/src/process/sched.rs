@@ -10,7 +10,7 @@ use crate::error::{Context, Error};
 /// process.scheduler as the runtime spec writes it. oci-spec cannot parse
 /// the spec's own flag names, so the pre-pass takes this object out of the
 /// raw JSON and it is parsed here.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Scheduler {
     pub policy: String,

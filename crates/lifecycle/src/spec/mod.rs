@@ -31,6 +31,8 @@ pub struct Bundle {
     pub warnings: Vec<String>,
     /// process.scheduler (which oci-spec cannot parse).
     pub scheduler: Option<crate::process::sched::Scheduler>,
+    /// The config's bytes as read: what `create` saves for `exec`.
+    pub source: Vec<u8>,
 }
 
 /// Reads, pre-passes, parses and validates `<dir>/config.json`.
@@ -53,6 +55,24 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
 /// when the container shares the host's mounts). The fuzz target
 /// `config` drives this.
 pub fn from_bytes(text: &[u8], dir: PathBuf, origin: &Path) -> Result<Bundle, Error> {
+    let (spec, warnings, scheduler) = parse(text, origin)?;
+    let rootfs = validate::check(&spec, &dir)?;
+    Ok(Bundle {
+        dir,
+        spec,
+        rootfs,
+        warnings,
+        scheduler,
+        source: text.to_vec(),
+    })
+}
+
+/// Pre-passes and parses the config `text`, without checking it against
+/// the filesystem: (spec, warnings, process.scheduler).
+fn parse(
+    text: &[u8],
+    origin: &Path,
+) -> Result<(Spec, Vec<String>, Option<crate::process::sched::Scheduler>), Error> {
     let value: serde_json::Value = serde_json::from_slice(text)
         .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
     let prepass::Prepassed {
@@ -62,14 +82,7 @@ pub fn from_bytes(text: &[u8], dir: PathBuf, origin: &Path) -> Result<Bundle, Er
     } = prepass::run(value)?;
     let spec: Spec = serde_json::from_value(value)
         .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
-    let rootfs = validate::check(&spec, &dir)?;
-    Ok(Bundle {
-        dir,
-        spec,
-        rootfs,
-        warnings,
-        scheduler,
-    })
+    Ok((spec, warnings, scheduler))
 }
 
 /// A process JSON (`exec --process`), through the same pre-pass as

@@ -1,40 +1,22 @@
 //! The config as `create` took it, kept in the container's state directory:
-//! `exec` starts from it, as runc's does, so a bundle edited or removed
-//! after create changes nothing (its namespaces, seccomp profile, user and
-//! capabilities are the container's, not whatever config.json says now).
+//! `exec` starts from it, so a bundle edited or removed after create
+//! changes nothing (its namespaces, seccomp profile, user and capabilities
+//! are the container's, not whatever config.json says now).
+//!
+//! The bytes are kept as read and parsed again by `exec`, through the same
+//! pre-pass: serialising the parsed spec would link oci-spec's serialisers
+//! into every run of the binary for this one file.
 
 use std::path::Path;
-
-use serde::{Deserialize, Serialize};
 
 use super::Bundle;
 use crate::error::Error;
 
 pub use crate::state::SAVED_CONFIG;
 
-#[derive(Serialize, Deserialize)]
-struct Saved {
-    spec: oci_spec::runtime::Spec,
-    #[serde(default)]
-    scheduler: Option<crate::process::sched::Scheduler>,
-}
-
-/// Writes the parsed config of `bundle`, with `process` as its process,
-/// into `state_dir`, readable only by the runtime's user (it may hold
-/// secrets in the environment).
-pub fn save(
-    bundle: &Bundle,
-    process: Option<&oci_spec::runtime::Process>,
-    state_dir: &Path,
-) -> Result<(), Error> {
-    let mut spec = bundle.spec.clone();
-    spec.set_process(process.cloned());
-    let saved = Saved {
-        spec,
-        scheduler: bundle.scheduler.clone(),
-    };
-    let bytes =
-        serde_json::to_vec(&saved).map_err(|e| Error::Config(format!("saving the config: {e}")))?;
+/// Writes the config of `bundle` into `state_dir`, readable only by the
+/// runtime's user (it may hold secrets in the environment).
+pub fn save(bundle: &Bundle, state_dir: &Path) -> Result<(), Error> {
     let path = state_dir.join(SAVED_CONFIG);
     // Written before the state is, so never seen half-written; a fresh
     // name, never a file or link planted in its place.
@@ -47,7 +29,7 @@ pub fn save(
             .custom_flags(libc::O_NOFOLLOW)
             .mode(0o600)
             .open(&path)?
-            .write_all(&bytes)
+            .write_all(&bundle.source)
     };
     write().map_err(|e| Error::Io {
         context: format!("saving the config {}", path.display()),
@@ -56,15 +38,15 @@ pub fn save(
 }
 
 /// The saved config of the container whose state is in `state_dir`, with
-/// its bundle and rootfs as recorded; `None` for a container created
-/// before configs were saved.
+/// its bundle and rootfs as recorded (not checked again: they may be gone);
+/// `None` for a container created before configs were saved.
 pub fn load_saved(
     state_dir: &Path,
     bundle_dir: &Path,
     rootfs: &Path,
 ) -> Result<Option<Bundle>, Error> {
     let path = state_dir.join(SAVED_CONFIG);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match super::read_file(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -74,13 +56,13 @@ pub fn load_saved(
             })
         }
     };
-    let saved: Saved = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let (spec, warnings, scheduler) = super::parse(&bytes, &path)?;
     Ok(Some(Bundle {
         dir: bundle_dir.to_path_buf(),
-        spec: saved.spec,
+        spec,
         rootfs: rootfs.to_path_buf(),
-        warnings: Vec::new(),
-        scheduler: saved.scheduler,
+        warnings,
+        scheduler,
+        source: bytes,
     }))
 }
