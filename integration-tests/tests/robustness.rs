@@ -363,7 +363,17 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
         ns.push(serde_json::json!({"type": "user"}));
         ns.push(serde_json::json!({"type": "time"}));
     };
-    let configs: [(&str, ConfigEdit); 2] = [("fault1", |_| {}), ("fault2", two_stage)];
+    // Without a mount namespace the init's mounts are the host's: an init
+    // dying half-way must not leave them there.
+    let host_mounts = |c: &mut serde_json::Value| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "mount");
+    };
+    let configs: [(&str, ConfigEdit); 3] = [
+        ("fault1", |_| {}),
+        ("fault2", two_stage),
+        ("fault3", host_mounts),
+    ];
     for (name, setup) in configs {
         let mut b = Bundle::new(name);
         // New levels above the container's cgroup, in every hierarchy.
@@ -376,7 +386,29 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
             c["hooks"] = serde_json::json!({"createRuntime": [{"path": "/bin/true"}]});
             setup(c);
         });
-        let steps = fault_steps(&b);
+        // The init's own stages: the runtime dies while the init is there.
+        let stages = fault_steps(&b, INIT_STAGE);
+        assert!(
+            stages.len() >= 6,
+            "the init lists too few fault stages: {stages:?}"
+        );
+        for (n, stage) in stages.iter().enumerate() {
+            let id = b.id();
+            let out = create_with_fault(&b, &id, INIT_STAGE, &(n + 1).to_string());
+            assert_eq!(
+                out.signal,
+                Some(libc::SIGKILL),
+                "init stage {stage} was not reached: {out:?}"
+            );
+            b.corten(&["delete", "--force", &id]).ok();
+            b.assert_clean(&id);
+            let left = cgroup_dirs_named(&top);
+            assert!(
+                left.is_empty(),
+                "killed at init stage {stage}: left {left:?}"
+            );
+        }
+        let steps = fault_steps(&b, STEP);
         assert!(
             steps.len() >= 8,
             "the runtime lists too few fault steps: {steps:?}"
@@ -384,7 +416,7 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
         eprintln!("{name}: {steps:?}");
         for (n, step) in steps.iter().enumerate() {
             let id = b.id();
-            let out = create_with_fault(&b, &id, &(n + 1).to_string());
+            let out = create_with_fault(&b, &id, STEP, &(n + 1).to_string());
             assert_eq!(
                 out.signal,
                 Some(libc::SIGKILL),
@@ -396,8 +428,9 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
             assert!(left.is_empty(), "killed at {step}: left {left:?}");
             // The same left to the next create of the id, which reclaims
             // what holds no state yet (and refuses a recorded container).
-            create_with_fault(&b, &id, &(n + 1).to_string());
-            let again = create_with_fault(&b, &id, "");
+            eprintln!("{name}: killed at {step}, then created again");
+            create_with_fault(&b, &id, STEP, &(n + 1).to_string());
+            let again = create_with_fault(&b, &id, STEP, "");
             if again.code != Some(0) {
                 again.fails_with(1, "already exists");
                 b.delete_force(&id);
@@ -417,21 +450,26 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
 /// A change to a test's config.
 type ConfigEdit = fn(&mut serde_json::Value);
 
-/// The steps of create for this bundle's config, as the runtime lists them.
-fn fault_steps(b: &Bundle) -> Vec<String> {
+/// The runtime's steps of create, and the init's stages of setup.
+const STEP: (&str, &str) = ("CORTEN_FAULT_STEP", "fault step ");
+const INIT_STAGE: (&str, &str) = ("CORTEN_FAULT_INIT_STAGE", "fault init stage ");
+
+/// The steps (or stages) of create for this bundle's config, as the
+/// runtime (or the init) lists them.
+fn fault_steps(b: &Bundle, kind: (&str, &str)) -> Vec<String> {
     let id = b.id();
-    let out = create_with_fault(b, &id, "list");
+    let out = create_with_fault(b, &id, kind, "list");
     out.ok();
     b.delete_force(&id);
     b.assert_clean(&id);
     out.stderr_lines()
         .iter()
-        .filter_map(|l| l.strip_prefix("fault step "))
+        .filter_map(|l| l.strip_prefix(kind.1))
         .map(str::to_string)
         .collect()
 }
 
-fn create_with_fault(b: &Bundle, id: &str, step: &str) -> Output {
+fn create_with_fault(b: &Bundle, id: &str, kind: (&str, &str), step: &str) -> Output {
     let pid_file = b.tmp.join("io/init.pid").display().to_string();
     b.call(&[
         "create",
@@ -441,7 +479,7 @@ fn create_with_fault(b: &Bundle, id: &str, step: &str) -> Output {
         &pid_file,
         id,
     ])
-    .env("CORTEN_FAULT_STEP", step)
+    .env(kind.0, step)
     .output()
 }
 

@@ -62,16 +62,24 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_to_caller,
     )?;
 
+    let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
+    let locked = store.create(opts.id)?;
+    step("state directory made");
     // Without a mount namespace the container's mounts are the host's:
     // which mount at the rootfs was there before, to tell ours after.
-    let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
+    // Read once the id is ours: claiming it may have detached a killed
+    // create's mounts, and the kernel hands a freed mount id out again.
     let mount_before = if host_mounts {
-        crate::rootfs::host::top_mount_id(&bundle.rootfs)?
+        match crate::rootfs::host::top_mount_id(&bundle.rootfs) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = locked.remove();
+                return Err(e);
+            }
+        }
     } else {
         None
     };
-    let locked = store.create(opts.id)?;
-    step("state directory made");
     // After the id is ours (a duplicate must not reach another container's
     // cgroup), and made before the rest, so that the cleanup below never
     // touches a cgroup this create did not make (an existing one with
@@ -97,6 +105,9 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
     };
     let dir = locked.dir().to_path_buf();
     let result = (|| {
+        if host_mounts {
+            locked.record_host_mounts(&bundle.rootfs, mount_before)?;
+        }
         // What `exec` starts from: the config as read, without the init's
         // socket activation.
         crate::spec::save(&bundle, &dir)?;

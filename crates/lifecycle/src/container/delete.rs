@@ -60,11 +60,9 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
         wait_gone(s.init_pid, s.init_start_time, KILL_TIMEOUT)?;
     }
     // A create killed before it saved the state: what it made of the
-    // cgroup it recorded first.
+    // cgroup and the host's mounts it recorded first.
     if state.is_none() {
-        if let Some(plan) = locked.cgroup_plan()? {
-            crate::cgroup::release_unfinished(&plan)?;
-        }
+        locked.release_unfinished()?;
     }
     // What is left in the cgroup (a daemonised child without a pid
     // namespace) goes with it.

@@ -65,6 +65,10 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 /// The container setup, in order. Each line is one step.
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
+    // Each fault::init_stage is where a test may have the runtime die
+    // (debug builds only; nothing in a release build).
+    let stage = |name| crate::fault::init_stage(&ctx.chan, name);
+    stage("in its namespaces");
     // Before anything of the container's own setup (its sysctls may name
     // a moved interface) and before any hook.
     if spec
@@ -86,7 +90,9 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
+    stage("before the mounts");
     let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns, ctx.unprivileged)?;
+    stage("mounted");
     // Hooks see the mounts but not yet the new root.
     let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
@@ -99,6 +105,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         setup_terminal(&ctx.chan, true, spec)?;
     }
     rootfs::finish(spec)?;
+    stage("in its root, masked");
     // A config without `process` is created; `start` refuses it (runtime spec).
     let exec = spec
         .process()
@@ -112,6 +119,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
     let deferred_caps = switch_user(spec, ctx.seccomp)?;
+    stage("as its user");
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
     // CVE-2024-21626: the cwd is entered and the program looked up only
@@ -131,6 +139,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // before them without no_new_privs, and fails runtime-tools'
     // linux_seccomp). What the init does after this, the profile must allow.
     install_seccomp(&ctx.chan, ctx.seccomp, deferred_caps)?;
+    stage("under seccomp");
     ctx.chan
         .send(&Message::Ready)
         .context("sync: sending ready")?;

@@ -11,6 +11,9 @@
 //!                         written before it makes them: what a create
 //!                         killed before state.json leaves is known
 //!             config.json 0600, the config as create took it, for `exec`
+//!             host-mounts.json  without a mount namespace: the rootfs and
+//!                         the mount that was on it before, written before
+//!                         the init mounts anything on the host
 //! ```
 //! The locks are POSIX record locks: they belong to the process holding
 //! them, so the container init (a clone of `create`) never holds one.
@@ -36,6 +39,8 @@ const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 const CREATE_LOCK: &str = "create.lock";
 const CGROUP_PLAN: &str = "cgroup.json";
+/// See [`Locked::record_host_mounts`].
+const HOST_MOUNTS_PLAN: &str = "host-mounts.json";
 /// The config as `create` took it (spec::save), which `exec` starts from.
 pub const SAVED_CONFIG: &str = "config.json";
 
@@ -291,9 +296,7 @@ fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
     if dir.join(STATE_FILE).exists() {
         return Ok(false);
     }
-    if let Some(plan) = read_cgroup_plan(dir)? {
-        crate::cgroup::release_unfinished(&plan)?;
-    }
+    release_unfinished(dir)?;
     std::fs::remove_dir_all(dir)
         .with_context(|| format!("removing abandoned {}", dir.display()))?;
     Ok(true)
@@ -308,7 +311,14 @@ fn holds_only_what_create_makes(dir: &Path) -> Result<bool, Error> {
         let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let made = [LOCK_FILE, CGROUP_PLAN, EXEC_FIFO, SAVED_CONFIG].contains(&name.as_ref())
+        let made = [
+            LOCK_FILE,
+            CGROUP_PLAN,
+            EXEC_FIFO,
+            SAVED_CONFIG,
+            HOST_MOUNTS_PLAN,
+        ]
+        .contains(&name.as_ref())
             || (name.starts_with(&format!(".{STATE_FILE}.")) && name.ends_with(".tmp"));
         if !made || entry.file_type().is_ok_and(|t| t.is_dir()) {
             return Ok(false);
@@ -351,12 +361,43 @@ fn lock(dir: PathBuf) -> Result<Locked, Error> {
 /// torn file (killed while writing it) was written before anything was
 /// made, so it counts as none.
 fn read_cgroup_plan(dir: &Path) -> Result<Option<cgroups::Placement>, Error> {
-    let path = dir.join(CGROUP_PLAN);
+    read_plan(dir, CGROUP_PLAN)
+}
+
+/// What a create killed before it saved the state made, by the plans it
+/// recorded first: the cgroup directories (whose release waits for the
+/// dying init), then, without a mount namespace, its mounts on the host.
+fn release_unfinished(dir: &Path) -> Result<(), Error> {
+    if let Some(plan) = read_cgroup_plan(dir)? {
+        crate::cgroup::release_unfinished(&plan)?;
+    }
+    if let Some(plan) = read_plan::<HostMounts>(dir, HOST_MOUNTS_PLAN)? {
+        if let Some(id) = crate::rootfs::host::top_mount_id(&plan.rootfs)? {
+            if Some(id) != plan.before {
+                crate::rootfs::host::release(&plan.rootfs, id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plan file of a create (written before what it names was made); a torn
+/// one counts as none.
+fn read_plan<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, Error> {
+    let path = dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// Where a create without a mount namespace mounts on the host.
+#[derive(Serialize, Deserialize)]
+struct HostMounts {
+    rootfs: PathBuf,
+    /// The mount on the rootfs before the create (not the container's).
+    before: Option<u64>,
 }
 
 /// A state.json's bytes as a [`State`] (the fuzz target `state` drives it).
@@ -396,9 +437,23 @@ impl Locked {
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
     }
 
-    /// The cgroup plan of a create that never saved its state.
-    pub fn cgroup_plan(&self) -> Result<Option<cgroups::Placement>, Error> {
-        read_cgroup_plan(&self.dir)
+    /// Without a mount namespace: the rootfs on which the init is about to
+    /// mount, and the mount that was on it before, so that the mounts of a
+    /// create killed before it saves the state are found and detached.
+    pub fn record_host_mounts(&self, rootfs: &Path, before: Option<u64>) -> Result<(), Error> {
+        let plan = HostMounts {
+            rootfs: rootfs.to_path_buf(),
+            before,
+        };
+        let bytes = serde_json::to_vec(&plan).map_err(|e| Error::Config(e.to_string()))?;
+        let path = self.dir.join(HOST_MOUNTS_PLAN);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Removes what a create that never saved its state made (see
+    /// [`Locked::record_cgroup_plan`], [`Locked::record_host_mounts`]).
+    pub fn release_unfinished(&self) -> Result<(), Error> {
+        release_unfinished(&self.dir)
     }
 
     /// Writes `state` atomically: a temp file, fsync'd, renamed over the old one.
