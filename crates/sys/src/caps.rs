@@ -103,17 +103,6 @@ pub fn drop_bounding(cap: u32) -> Result<()> {
     .map(drop)
 }
 
-/// Whether `cap` is in this thread's bounding set.
-pub fn in_bounding(cap: u32) -> Result<bool> {
-    prctl(
-        libc::PR_CAPBSET_READ,
-        cap.into(),
-        0,
-        "prctl(PR_CAPBSET_READ)",
-    )
-    .map(|r| r == 1)
-}
-
 /// Keeps the permitted set across a switch away from uid 0.
 pub fn set_keepcaps(on: bool) -> Result<()> {
     prctl(

@@ -85,7 +85,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     process::lsm::apply(spec, ctx.proc)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     let exec = process::Exec::prepare(spec)?;
-    let deferred_caps = super::switch_user(spec, ctx.seccomp)?;
+    let deferred_caps = super::switch_user(spec, ctx.seccomp, ctx.proc)?;
     // A uid change clears the parent-death signal (kernel rule).
     guard_runtime_death(ctx);
     // CVE-2024-21626: nothing of the runtime's is left open to walk through

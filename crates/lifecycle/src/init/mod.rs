@@ -118,7 +118,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
-    let deferred_caps = switch_user(spec, ctx.seccomp)?;
+    let deferred_caps = switch_user(spec, ctx.seccomp, ctx.proc)?;
     stage("as its user");
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
@@ -196,9 +196,10 @@ pub(crate) fn setup_terminal(
 fn switch_user(
     spec: &oci_spec::runtime::Spec,
     filter: Option<&seccomp::Filter>,
+    proc: &sys::procfs::ProcFs,
 ) -> Result<Option<process::user::DeferredCaps>, Error> {
     let needs_admin = filter.is_some() && !process::limits::no_new_privileges(spec);
-    process::user::switch(spec, needs_admin)
+    process::user::switch(spec, needs_admin, proc)
 }
 
 /// Installs the seccomp filter, then takes the capability step

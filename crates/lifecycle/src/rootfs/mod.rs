@@ -170,19 +170,24 @@ pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
 /// root, the root's propagation.
 pub fn finish(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
+    let mut paths = paths::Paths::open().context("opening the container's root")?;
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
         .into_iter()
         .flatten()
     {
-        paths::mask(Path::new(p)).with_context(|| format!("masking {p}"))?;
+        paths
+            .mask(Path::new(p))
+            .with_context(|| format!("masking {p}"))?;
     }
     for p in linux
         .and_then(|l| l.readonly_paths().as_ref())
         .into_iter()
         .flatten()
     {
-        paths::make_readonly(Path::new(p)).with_context(|| format!("making {p} read-only"))?;
+        paths
+            .make_readonly(Path::new(p))
+            .with_context(|| format!("making {p} read-only"))?;
     }
     if spec
         .root()
@@ -190,7 +195,7 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        paths::remount_readonly(Path::new("/")).context("making / read-only")?;
+        paths.root_readonly().context("making / read-only")?;
     }
     if let Some(flag) = root_propagation(spec)? {
         sys::mount::mount(None, Path::new("/"), None, flag, None)
