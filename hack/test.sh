@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of corten: installs what a fresh Debian machine lacks,
 # checks formatting and lints, builds the runtime, the static probe and the
-# busybox rootfs, then runs the unit and integration tests (the cgroup, exec,
-# lifecycle and rootless ones also in a cgroup v2 VM) and the engine suites. Needs root (the
+# busybox rootfs, then runs the unit and integration tests, fuzzes the parsers
+# for a minute each (hack/fuzz.sh), runs the cgroup, exec, lifecycle and
+# rootless tests again in a cgroup v2 VM, and the engine suites. Needs root (the
 # integration tests create real containers).
 #
 #   hack/test.sh

@@ -6,6 +6,7 @@
 //! meaning (`expected`).
 #![no_main]
 
+use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use oci_spec::runtime::LinuxSeccomp;
 use seccomp::arch::X32_SYSCALL_BIT;
@@ -13,9 +14,18 @@ use seccomp::bpf::{self, Insn};
 use seccomp::interp::{self, Data};
 use seccomp::profile::{ArchRules, Cond, Op};
 use seccomp::{Action, Arch, Filter, Policy};
+use serde_json::{json, Value};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(profile) = serde_json::from_slice::<LinuxSeccomp>(data) else {
+    // JSON (the seeds, and what mutates from them), or bytes that choose a
+    // profile (every one valid, to reach the rule merging and code
+    // generation more often than mutated JSON does).
+    let profile = if data.first() == Some(&b'{') {
+        serde_json::from_slice::<LinuxSeccomp>(data).ok()
+    } else {
+        generated(&mut Unstructured::new(data)).ok()
+    };
+    let Some(profile) = profile else {
         return;
     };
     for native in Arch::ALL {
@@ -177,4 +187,130 @@ fn holds(c: &Cond, arch: Arch, arg: u64) -> bool {
         Op::Ge => a >= c.value,
         Op::MaskedEq => a & c.mask == c.value,
     }
+}
+
+/// A profile chosen by `u`: actions, architectures, flags and rules with
+/// conditions, names from a pool that has i386's multiplexed calls, a
+/// syscall some architectures lack, and one none has.
+fn generated(u: &mut Unstructured<'_>) -> Result<LinuxSeccomp> {
+    const ACTIONS: [&str; 9] = [
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_TRAP",
+        "SCMP_ACT_ERRNO",
+        "SCMP_ACT_TRACE",
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_LOG",
+        "SCMP_ACT_NOTIFY",
+    ];
+    const ARCHES: [&str; 8] = [
+        "SCMP_ARCH_NATIVE",
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_X32",
+        "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_ARM",
+        "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_MIPS",
+    ];
+    const FLAGS: [&str; 4] = [
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        "SECCOMP_FILTER_FLAG_LOG",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    ];
+    const OPS: [&str; 7] = [
+        "SCMP_CMP_NE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_LE",
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_GE",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_MASKED_EQ",
+    ];
+    const NAMES: [&str; 16] = [
+        "read",
+        "write",
+        "open",
+        "openat",
+        "clone",
+        "personality",
+        "kill",
+        "socket",
+        "sendmsg",
+        "accept4",
+        "semop",
+        "shmctl",
+        "socketcall",
+        "ipc",
+        "mmap2",
+        "no_such_syscall",
+    ];
+    const VALUES: [u64; 8] = [
+        0,
+        1,
+        2,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0001,
+        u64::MAX,
+        1 << 63,
+    ];
+    let mut profile = json!({ "defaultAction": *u.choose(&ACTIONS)? });
+    if u.arbitrary()? {
+        profile["defaultErrnoRet"] = json!(u.int_in_range(0..=70_000u32)?);
+    }
+    if u.arbitrary()? {
+        let arches: Vec<&str> = ARCHES
+            .iter()
+            .copied()
+            .filter(|_| u.arbitrary().unwrap_or(false))
+            .collect();
+        profile["architectures"] = json!(arches);
+    }
+    if u.arbitrary()? {
+        let flags: Vec<&str> = FLAGS
+            .iter()
+            .copied()
+            .filter(|_| u.arbitrary().unwrap_or(false))
+            .collect();
+        profile["flags"] = json!(flags);
+    }
+    let mut rules = Vec::new();
+    for _ in 0..u.int_in_range(0..=12u8)? {
+        let names: Vec<&str> = (0..u.int_in_range(1..=3u8)?)
+            .map(|_| u.choose(&NAMES).copied())
+            .collect::<Result<_>>()?;
+        let mut rule = json!({ "names": names, "action": *u.choose(&ACTIONS)? });
+        if u.arbitrary()? {
+            rule["errnoRet"] = json!(u.int_in_range(0..=70_000u32)?);
+        }
+        let mut args = Vec::new();
+        for _ in 0..u.int_in_range(0..=4u8)? {
+            let mut value = || -> Result<u64> {
+                Ok(if u.arbitrary()? {
+                    *u.choose(&VALUES)?
+                } else {
+                    u.arbitrary()?
+                })
+            };
+            let (v, v2) = (value()?, value()?);
+            let mut arg = json!({
+                "index": u.int_in_range(0..=6u8)?,
+                "value": v,
+                "op": *u.choose(&OPS)?,
+            });
+            if u.arbitrary()? {
+                arg["valueTwo"] = json!(v2);
+            }
+            args.push(arg);
+        }
+        if !args.is_empty() {
+            rule["args"] = Value::Array(args);
+        }
+        rules.push(rule);
+    }
+    profile["syscalls"] = Value::Array(rules);
+    serde_json::from_value(profile).map_err(|_| libfuzzer_sys::arbitrary::Error::IncorrectFormat)
 }
