@@ -248,7 +248,8 @@ pub(super) fn check_target_not_in_procfs(
 
 /// A procfs or sysfs goes on a real directory of the rootfs: reached
 /// through a symlink, the runtime's later paths into it would follow the
-/// image's choice of where /proc is.
+/// image's choice of where /proc is (CVE-2019-19921; runc's message, where
+/// runc checks the last component only).
 fn check_no_symlink(root: BorrowedFd<'_>, dest: &Path, fstype: &str) -> Result<(), Error> {
     if fstype != "proc" && fstype != "sysfs" {
         return Ok(());
@@ -261,8 +262,8 @@ fn check_no_symlink(root: BorrowedFd<'_>, dest: &Path, fstype: &str) -> Result<(
         libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS,
     ) {
         Err(e) if e.errno() == libc::ELOOP => Err(Error::Config(format!(
-            "{fstype} cannot be mounted on {:?}: the path goes through a symlink in the rootfs",
-            dest.display().to_string()
+            "filesystem {fstype:?} must be mounted on ordinary directory ({} goes through a symlink in the rootfs)",
+            dest.display()
         ))),
         _ => Ok(()),
     }
