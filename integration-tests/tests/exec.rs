@@ -547,3 +547,26 @@ fn exec_lands_in_the_containers_root_when_the_init_chrooted() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// `exec --env NAME=...` for a name the config sets replaces its value, as
+/// runc's does: one entry, which getenv() and a shell read alike.
+#[test]
+fn exec_env_replaces_the_configs_value_of_the_same_name() {
+    let mut b = Bundle::new("execenv");
+    b.config_mut(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("MY_VAR=from_spec"));
+    });
+    let (id, _init) = running(&mut b);
+    let out = b.corten(&["exec", "--env", "MY_VAR=from_cli", &id, "env"]);
+    out.ok();
+    let mine: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("MY_VAR="))
+        .collect();
+    assert_eq!(mine, ["MY_VAR=from_cli"], "{}", out.stdout);
+    b.delete_force(&id);
+}

@@ -47,7 +47,7 @@ impl Exec {
             .flatten()
             .map(|a| cstr(a, "process.args"))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut env_list: Vec<String> = p.env().clone().unwrap_or_default();
+        let mut env_list = unique_env(p.env().as_deref().unwrap_or_default());
         if !env_list.iter().any(|e| e.starts_with("HOME=")) {
             env_list.push(format!("HOME={}", user::home_of(p.user().uid())));
         }
@@ -94,6 +94,21 @@ impl Exec {
             source: e,
         }
     }
+}
+
+/// The environment as runc's init sets it, one os.Setenv per entry: a name
+/// given again (`exec --env` over the config's) keeps its first place and
+/// takes the last value, so getenv() and a shell read the same one.
+fn unique_env(env: &[String]) -> Vec<String> {
+    let name = |e: &str| e.split_once('=').map_or(e, |(n, _)| n).to_string();
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        match out.iter_mut().find(|o| name(o) == name(e)) {
+            Some(slot) => slot.clone_from(e),
+            None => out.push(e.clone()),
+        }
+    }
+    out
 }
 
 /// Looks `cmd` up like Go's exec.LookPath, which runc's error texts follow.
@@ -199,6 +214,15 @@ mod tests {
             lookup("/etc", "/bin", &[]).is_err(),
             "a directory is not a command"
         );
+    }
+
+    #[test]
+    fn a_name_given_again_keeps_its_place_and_takes_the_last_value() {
+        let env: Vec<String> = ["A=1", "MY_VAR=from_spec", "B=2", "MY_VAR=from_cli"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(unique_env(&env), ["A=1", "MY_VAR=from_cli", "B=2"]);
     }
 
     #[test]
