@@ -33,6 +33,12 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
     // runtime's own.
     let own = |t: LinuxNamespaceType| linux.namespaces().iter().flatten().any(|n| n.typ() == t);
     for key in sysctl.keys() {
+        // Two sources for one value: runc refuses the sysctl.
+        if key == "kernel.hostname" && spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) {
+            return Err(Error::Config(format!(
+                "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+            )));
+        }
         let needs = namespace_of(key).ok_or_else(|| {
             Error::Config(format!(
                 "sysctl {key:?} is not in a separate kernel namespace"
