@@ -98,8 +98,13 @@ pub fn parse_process(
     ),
     Error,
 > {
-    let process: serde_json::Value = serde_json::from_slice(text)
+    let mut process: serde_json::Value = serde_json::from_slice(text)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    // runc runs a process without `user` as uid 0, gid 0 (Go's zero value).
+    if let Some(p) = process.as_object_mut() {
+        p.entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
     let prepassed = prepass::run(serde_json::json!({ "process": process }))?;
     let process = prepassed.value.get("process").cloned().unwrap_or_default();
     let process = serde_json::from_value(process)
