@@ -72,17 +72,20 @@ fn exec_joins_the_containers_namespaces_and_cgroup() {
     b.assert_clean(&id);
 }
 
+/// The process's exit status passes through; exec's own failures (a
+/// missing command among them) exit 255, as runc's, so a caller can tell
+/// them apart (issue 17).
 #[test]
-fn exit_status_passes_through_and_a_missing_command_is_127() {
+fn exit_status_passes_through_and_execs_own_failures_are_255() {
     let mut b = Bundle::new("exec-status");
     let (id, _init) = running(&mut b);
     b.corten(&["exec", &id, "sh", "-c", "exit 7"]).code_is(7);
     b.corten(&["exec", &id, "sh", "-c", "kill -9 $$"])
         .code_is(128 + 9);
     b.corten(&["exec", &id, "/no/such/cmd"])
-        .fails_with(127, "no such file or directory");
+        .fails_with(255, "no such file or directory");
     b.corten(&["exec", &id])
-        .fails_with(1, "a command is required");
+        .fails_with(255, "process args cannot be empty");
     b.delete_force(&id);
     b.assert_clean(&id);
 }
@@ -296,7 +299,7 @@ fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
     let mut b = Bundle::new("exec-states");
     let (id, _init) = running(&mut b);
     b.corten(&["pause", &id]).ok();
-    b.corten(&["exec", &id, "true"]).fails_with(1, "paused");
+    b.corten(&["exec", &id, "true"]).fails_with(255, "paused");
     // --ignore-paused: it starts, frozen with the container, until resumed.
     let mut frozen = b
         .call(&["exec", "--ignore-paused", &id, "sh", "-c", "echo thawed"])
@@ -308,10 +311,10 @@ fn exec_is_refused_in_a_stopped_paused_or_unknown_container() {
     b.kill(&id, "KILL");
     b.wait_status(&id, "stopped");
     b.corten(&["exec", &id, "true"])
-        .fails_with(1, "cannot exec in a stopped container");
+        .fails_with(255, "cannot exec in a stopped container");
     b.delete(&id);
     b.corten(&["exec", &id, "true"])
-        .fails_with(1, "does not exist");
+        .fails_with(255, "does not exist");
     b.assert_clean(&id);
 }
 
@@ -503,7 +506,7 @@ fn exec_cgroup_joins_a_sub_cgroup() {
     );
     if v2 {
         b.corten(&["exec", "--cgroup", "pids:sub", &id, "true"])
-            .fails_with(1, "takes no controller");
+            .fails_with(255, "takes no controller");
     } else {
         assert!(
             line(":memory:").ends_with(":memory:/"),
@@ -512,7 +515,7 @@ fn exec_cgroup_joins_a_sub_cgroup() {
         );
     }
     b.corten(&["exec", "--cgroup", "nosuch", &id, "true"])
-        .fails_with(1, "no such sub-cgroup");
+        .fails_with(255, "no such sub-cgroup");
     fs::remove_dir(&sub).unwrap();
     b.delete_force(&id);
     b.assert_clean(&id);

@@ -215,7 +215,7 @@ fn exec_process_and_update_files_that_are_endless_are_refused() {
     let id = b.id();
     b.create(&id);
     let limited = |args: &[&str]| b.call(args).limit_address_space(2 << 30).output();
-    limited(&["exec", "--process", "/dev/zero", &id]).fails_with(1, "not a regular file");
+    limited(&["exec", "--process", "/dev/zero", &id]).fails_with(255, "not a regular file");
     limited(&["update", "-r", "/dev/zero", &id]).fails_with(1, "not a regular file");
     let zero = fs::File::open("/dev/zero").unwrap();
     b.call(&["update", "-r", "-", &id])

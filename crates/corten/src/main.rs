@@ -61,14 +61,13 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             logger.error(&lifecycle::error::chain(&e));
-            // 127 for a missing command is `run`'s and `exec`'s convention, as runc.
-            if matches!(
-                cli.command,
-                Some(cli::Command::Run(_) | cli::Command::Exec(_))
-            ) {
-                e.exit_status()
-            } else {
-                1
+            match cli.command {
+                // 127 for a missing command is `run`'s convention, as runc.
+                Some(cli::Command::Run(_)) => e.exit_status(),
+                // runc's exec exits 255 for its own failures, so that a
+                // caller tells them from the process's exit status.
+                Some(cli::Command::Exec(_)) => 255,
+                _ => 1,
             }
         }
     };

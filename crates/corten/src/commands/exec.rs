@@ -72,7 +72,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
 fn with_flags(mut p: Process, args: &ExecArgs) -> Result<Process, Error> {
     if args.command.is_empty() {
         return Err(Error::Config(
-            "exec: a command is required (or --process FILE)".into(),
+            "exec: process args cannot be empty (give a command, or --process FILE)".into(),
         ));
     }
     p.set_args(Some(args.command.clone()));
