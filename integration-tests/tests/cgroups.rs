@@ -480,6 +480,9 @@ fn events_print_stats_in_runcs_shape() {
     let once = b.corten(&["events", "--stats", &id]);
     once.ok();
     let v: serde_json::Value = serde_json::from_str(once.stdout.trim()).unwrap();
+    // runc's key order, which scripts grep for (issue 17).
+    let prefix = format!(r#"{{"type":"stats","id":"{id}","data":{{"#);
+    assert!(once.stdout.starts_with(&prefix), "{}", once.stdout);
     assert_eq!(v["type"], "stats");
     assert_eq!(v["id"], id.as_str());
     assert!(v["data"]["pids"]["current"].as_u64().unwrap() >= 1, "{v}");

@@ -23,19 +23,16 @@ pub fn run(store: &Store, id: &str, interval: &str, once: bool) -> Result<i32, E
             // The OOM kill that ended the container, if that is what did.
             let last = lifecycle::container::oom_kills(store, id)?;
             if ooms.is_some_and(|seen| last > seen) {
-                println!("{}", serde_json::json!({"type": "oom", "id": id}));
+                print_event("oom", id, None);
             }
             return Ok(0);
         };
         if ooms.is_some_and(|seen| oom_kills > seen) {
-            println!("{}", serde_json::json!({"type": "oom", "id": id}));
+            print_event("oom", id, None);
         }
         ooms = Some(oom_kills);
         if once || std::time::Instant::now() >= next_stats {
-            println!(
-                "{}",
-                serde_json::json!({"type": "stats", "id": id, "data": data})
-            );
+            print_event("stats", id, Some(&data));
             next_stats = std::time::Instant::now() + every;
         }
         if once {
@@ -43,6 +40,22 @@ pub fn run(store: &Store, id: &str, interval: &str, once: bool) -> Result<i32, E
         }
         std::thread::sleep(poll);
     }
+}
+
+/// One event line with runc's key order (type, id, data): scripts grep
+/// these lines.
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
+}
+
+fn print_event(kind: &'static str, id: &str, data: Option<&serde_json::Value>) {
+    let line = serde_json::to_string(&Event { kind, id, data }).unwrap_or_default();
+    println!("{line}");
 }
 
 /// Go-style durations as runc takes them: "5s", "500ms", "1m", "1.5s".
@@ -72,6 +85,28 @@ mod tests {
 
     /// `--interval 1e300s` is finite but no Duration: from_secs_f64
     /// panicked and corten aborted.
+    #[test]
+    fn events_keep_runcs_key_order() {
+        let data = serde_json::json!({"pids": {"current": 1}});
+        let line = serde_json::to_string(&Event {
+            kind: "stats",
+            id: "c1",
+            data: Some(&data),
+        })
+        .unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"stats","id":"c1","data":{"pids":{"current":1}}}"#
+        );
+        let oom = serde_json::to_string(&Event {
+            kind: "oom",
+            id: "c1",
+            data: None,
+        })
+        .unwrap();
+        assert_eq!(oom, r#"{"type":"oom","id":"c1"}"#);
+    }
+
     #[test]
     fn an_interval_beyond_a_duration_is_an_error_not_an_abort() {
         assert!(parse_interval("1e300s").is_err());
