@@ -465,6 +465,13 @@ fn update_of_one_value_keeps_the_others_it_is_written_with() {
         assert!(unlimited(mem("memory.limit_in_bytes")));
         assert!(unlimited(mem("memory.memsw.limit_in_bytes")));
     }
+    // -1 is "no quota" to runc's --cpu-quota; it was taken for a flag.
+    update(&["--cpu-quota", "-1"]);
+    if v2() {
+        assert_eq!(read(cg("", &path).join("cpu.max")), "max 200000");
+    } else {
+        assert_eq!(read(cg("cpu", &path).join("cpu.cfs_quota_us")), "-1");
+    }
     b.delete_force(&id);
     remove_parent("/corten-it-pair");
     b.assert_clean(&id);

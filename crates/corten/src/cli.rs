@@ -142,13 +142,14 @@ pub struct UpdateArgs {
     pub blkio_weight: Option<u16>,
     #[arg(long)]
     pub cpu_period: Option<u64>,
-    #[arg(long)]
+    /// -1 for none (runc takes negative values here)
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
     #[arg(long)]
     pub cpu_share: Option<u64>,
     #[arg(long)]
     pub cpu_rt_period: Option<u64>,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<i64>,
     #[arg(long)]
     pub cpu_idle: Option<i64>,
