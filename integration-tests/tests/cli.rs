@@ -195,6 +195,9 @@ fn features() {
         f["linux"]["namespaces"].is_array(),
         "features lists namespaces: {f}"
     );
+    // The binary's drivers, whatever this (hybrid) host mounts (issue 17).
+    assert_eq!(f["linux"]["cgroup"]["v1"], true, "{f}");
+    assert_eq!(f["linux"]["cgroup"]["v2"], true, "{f}");
 }
 
 #[test]

@@ -80,7 +80,9 @@ pub fn run() -> Result<i32, Error> {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": lifecycle::process::caps::NAMES,
-            "cgroup": {"v1": true, "v2": false, "systemd": false, "systemdUser": false, "rdma": false},
+            // What this binary supports, not what this host mounts (runc's
+            // meaning): both drivers, rdma limits on v2; no systemd driver.
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
             "seccomp": {
                 "enabled": true,
                 "actions": seccomp::features::ACTIONS,
