@@ -41,9 +41,11 @@ pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<String>, Error
             status = Status::Stopped;
         }
     }
-    // Stopped, or a create that died before recording anything, needs no kill.
+    // Stopped, or a create that died before recording anything, needs no
+    // kill. A created container (never started) is killed without --force,
+    // as runc and crun do: an engine removes a task it never started so.
     if let (Status::Created | Status::Running | Status::Paused, Some(s)) = (status, &state) {
-        if !force {
+        if !force && status != Status::Created {
             return Err(Error::InvalidState(format!(
                 "cannot delete container {id} that is not stopped: {}",
                 status.as_str()
