@@ -740,3 +740,33 @@ fn a_killed_creates_leftover_cgroup_is_reused_with_fresh_device_rules() {
     assert!(!devices.exists(), "the reused cgroup stays");
     remove_parent(&path);
 }
+
+/// `kill --all` of a stopped container signals what is left in its cgroup
+/// and succeeds, as runc's: without a pid namespace of its own the init's
+/// background child outlives it (containerd's shim sends this then).
+#[test]
+fn kill_all_of_a_stopped_container_reaches_the_rest_of_its_cgroup() {
+    let mut b = Bundle::new("cgkillall");
+    let path = format!("/corten-it-killall/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid");
+    });
+    b.set_sh("sleep 100 & exit 0");
+    let id = b.id();
+    b.create_start(&id);
+    b.wait_status(&id, "stopped");
+    let procs = cg("pids", &path).join("cgroup.procs");
+    let left = read(procs.clone());
+    assert!(!left.is_empty(), "the background sleep is in the cgroup");
+    b.corten(&["kill", "--all", &id, "KILL"]).ok();
+    wait_until("the cgroup to empty", WAIT_TIMEOUT, || {
+        read(procs.clone()).is_empty()
+    });
+    b.delete(&id);
+    remove_parent("/corten-it-killall");
+    b.assert_clean(&id);
+}

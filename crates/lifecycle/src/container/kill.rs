@@ -11,6 +11,17 @@ pub fn kill(store: &Store, id: &str, signal: i32, all: bool) -> Result<(), Error
     let status = crate::state::status_of(&store.dir(id), state.as_ref());
     let state = match (status, state) {
         (Status::Created | Status::Running | Status::Paused, Some(s)) => s,
+        // runc: --all reaches what is left in the cgroup of a stopped
+        // container (a shared pid namespace's other processes, which
+        // containerd's shim signals once the main process has exited).
+        (Status::Stopped, Some(s)) if all => {
+            if let Some(p) = &s.cgroup {
+                for pid in crate::cgroup::procs(p).unwrap_or_default() {
+                    let _ = sys::process::kill(pid, signal);
+                }
+            }
+            return Ok(());
+        }
         _ => return Err(Error::NotRunning),
     };
     if all {
