@@ -23,7 +23,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
         }
         None => {
             let (base, scheduler) = container::default_process(store, &args.id)?;
-            (with_flags(base, args)?, scheduler)
+            (with_flags(base, args, log)?, scheduler)
         }
     };
     let old_mask = if args.detach {
@@ -69,7 +69,7 @@ pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
 }
 
 /// The config's process with the command line's changes, as runc makes them.
-fn with_flags(mut p: Process, args: &ExecArgs) -> Result<Process, Error> {
+fn with_flags(mut p: Process, args: &ExecArgs, log: &Logger) -> Result<Process, Error> {
     if args.command.is_empty() {
         return Err(Error::Config(
             "exec: process args cannot be empty (give a command, or --process FILE)".into(),
@@ -109,10 +109,15 @@ fn with_flags(mut p: Process, args: &ExecArgs) -> Result<Process, Error> {
         p.set_selinux_label(Some(label.clone()));
     }
     if !args.cap.is_empty() {
-        p.set_capabilities(Some(add_caps(
-            p.capabilities().clone().unwrap_or_default(),
-            &args.cap,
-        )?));
+        let (caps, unknown) = add_caps(p.capabilities().clone().unwrap_or_default(), &args.cap);
+        if !unknown.is_empty() {
+            // runc's words: it skips them too.
+            log.warn(&format!(
+                "ignoring unknown or unavailable capabilities: [{}]",
+                unknown.join(" ")
+            ));
+        }
+        p.set_capabilities(Some(caps));
     }
     Ok(p)
 }
@@ -133,16 +138,21 @@ fn user(spec: &str, base: &User) -> Result<User, Error> {
 }
 
 /// `--cap NAME`: added to the bounding, effective and permitted sets, and
-/// to ambient where the config has inheritable ones (runc's rule).
-fn add_caps(mut caps: LinuxCapabilities, names: &[String]) -> Result<LinuxCapabilities, Error> {
+/// to ambient where the config has inheritable ones (runc's rule). Names no
+/// capability has are returned, to be skipped with a warning as runc does.
+fn add_caps(mut caps: LinuxCapabilities, names: &[String]) -> (LinuxCapabilities, Vec<String>) {
+    let mut unknown = Vec::new();
     for name in names {
         let full = if name.starts_with("CAP_") {
             name.clone()
         } else {
             format!("CAP_{}", name.to_uppercase())
         };
-        let cap: Capability = serde_json::from_value(serde_json::Value::String(full.clone()))
-            .map_err(|_| Error::Config(format!("exec: --cap: unknown capability {name:?}")))?;
+        let Ok(cap) = serde_json::from_value::<Capability>(serde_json::Value::String(full.clone()))
+        else {
+            unknown.push(full);
+            continue;
+        };
         let add = |set: &Option<std::collections::HashSet<Capability>>| {
             let mut s = set.clone().unwrap_or_default();
             s.insert(cap);
@@ -155,7 +165,7 @@ fn add_caps(mut caps: LinuxCapabilities, names: &[String]) -> Result<LinuxCapabi
             caps.set_ambient(add(caps.ambient()));
         }
     }
-    Ok(caps)
+    (caps, unknown)
 }
 
 /// `--cgroup [CONTROLLER[,CONTROLLER]:]PATH`, as runc takes it.

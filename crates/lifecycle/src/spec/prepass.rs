@@ -2,7 +2,8 @@
 //!
 //! oci-spec fails the whole parse on a capability name it does not know (a
 //! newer kernel's, or a typo) and on the scheduler flag names the runtime
-//! spec itself uses. runc skips unknown capabilities with a warning; so do we.
+//! spec itself uses. runc and crun skip unknown capabilities with a
+//! warning; so do we.
 //! `process.scheduler` is taken out of the JSON and parsed by corten
 //! (process::sched::Scheduler).
 
@@ -34,38 +35,36 @@ pub fn run(mut value: Value) -> Result<Prepassed, Error> {
         return Err(Error::Config("config.json must be a JSON object".into()));
     }
     let mut warnings = Vec::new();
+    let mut ignored = std::collections::BTreeSet::new();
     if let Some(caps) = value
         .pointer_mut("/process/capabilities")
         .and_then(Value::as_object_mut)
     {
+        let last = sys::caps::last_cap();
         for set in CAP_SETS {
             let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) else {
                 continue;
             };
-            let last = sys::caps::last_cap();
-            let mut unknown = None;
+            // A name no capability has, or one newer than this kernel:
+            // skipped with runc's warning (crun does the same).
             list.retain(|name| {
-                let Some(index) = name.as_str().and_then(crate::process::caps::index_of) else {
-                    unknown.get_or_insert_with(|| name.to_string());
-                    return false;
-                };
-                // A capability newer than this kernel: runc skips it.
-                let supported = index <= last;
-                if !supported {
-                    warnings.push(format!(
-                        "ignoring capability {name} in {set}: this kernel does not support it"
-                    ));
+                let known = name
+                    .as_str()
+                    .and_then(crate::process::caps::index_of)
+                    .is_some_and(|index| index <= last);
+                if !known {
+                    ignored.insert(name.as_str().map_or_else(|| name.to_string(), String::from));
                 }
-                supported
+                known
             });
-            // Not a capability at all: the spec wants an error for a value
-            // that maps to no kernel interface.
-            if let Some(name) = unknown {
-                return Err(Error::Config(format!(
-                    "process.capabilities.{set}: unknown capability {name}"
-                )));
-            }
         }
+    }
+    if !ignored.is_empty() {
+        let names: Vec<String> = ignored.into_iter().collect();
+        warnings.push(format!(
+            "ignoring unknown or unavailable capabilities: [{}]",
+            names.join(" ")
+        ));
     }
     let scheduler = match value.get_mut("process").and_then(Value::as_object_mut) {
         Some(process) => process
@@ -86,14 +85,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_capability_is_an_error() {
-        let v = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN", "CAP_BOGUS"]}}});
-        let e = run(v)
-            .err()
-            .expect("CAP_BOGUS maps to no kernel capability");
-        assert!(
-            e.to_string().contains("unknown capability \"CAP_BOGUS\""),
-            "{e}"
+    fn unknown_capability_is_skipped_with_runcs_warning() {
+        let v = serde_json::json!({"process": {"capabilities": {
+            "bounding": ["CAP_CHOWN", "CAP_BOGUS"], "effective": ["CAP_BOGUS", "CAP_FOO"]}}});
+        let p = run(v).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["ignoring unknown or unavailable capabilities: [CAP_BOGUS CAP_FOO]"]
+        );
+        assert_eq!(
+            p.value.pointer("/process/capabilities/bounding"),
+            Some(&serde_json::json!(["CAP_CHOWN"]))
         );
         let ok = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN"]}}});
         assert!(run(ok).unwrap().warnings.is_empty());
