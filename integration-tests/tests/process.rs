@@ -66,6 +66,22 @@ fn cwd_is_created_when_missing() {
     assert_eq!(r["cwd"], "/work/sub/dir");
 }
 
+/// The cwd is entered with root's permissions before the user switch, as
+/// runc does: a user may have a 0700 root directory as its cwd (issue 17).
+#[test]
+fn cwd_the_user_may_not_search_is_entered_before_the_user_switch() {
+    let mut b = Bundle::new("cwdroot");
+    let dir = b.rootfs.join("private");
+    std::fs::create_dir_all(&dir).unwrap();
+    set_mode(&dir, 0o700);
+    b.config_mut(|c| {
+        c["process"]["cwd"] = json!("/private");
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    });
+    b.set_sh("pwd; id -u");
+    assert_eq!(b.run_ok(), "/private\n1000\n");
+}
+
 #[test]
 fn cwd_with_dotdot_stays_inside_rootfs() {
     let mut b = Bundle::new("cwddotdot");

@@ -85,15 +85,17 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     process::lsm::apply(spec, ctx.proc)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     let exec = process::Exec::prepare(spec)?;
-    let deferred_caps = super::switch_user(spec, ctx.seccomp, ctx.proc)?;
-    // A uid change clears the parent-death signal (kernel rule).
-    guard_runtime_death(ctx);
+    let bounding = process::caps::bounding_set_for(spec, ctx.proc)?;
     // CVE-2024-21626: nothing of the runtime's is left open to walk through
     // (the cgroup directory, the init's pidfd...) when the cwd is entered
     // and checked to be inside the container's root, and the program looked
     // up (see the init).
     process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd()])?;
-    process::enter_cwd(spec)?;
+    let cwd_pending = process::enter_cwd_privileged(spec)?;
+    let deferred_caps = super::switch_user(spec, ctx.seccomp, bounding)?;
+    // A uid change clears the parent-death signal (kernel rule).
+    guard_runtime_death(ctx);
+    process::enter_cwd(spec, cwd_pending)?;
     let exec = exec.resolve(ctx.inherited_fds)?;
     process::limits::apply_no_new_privileges(spec)?;
     process::fds::close_on_exec(ctx.inherited_fds)?;

@@ -116,18 +116,21 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // CAP_SYS_NICE: before the user switch.
     process::limits::apply_rlimits(spec)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
-    // The user switch comes after the rootfs (mounts and mknod need root) and
-    // before chdir, so the cwd is checked with the user's own permissions.
-    let deferred_caps = switch_user(spec, ctx.seccomp, ctx.proc)?;
-    stage("as its user");
-    // A uid change clears the parent-death signal (kernel rule): arm it again.
-    arm_parent_death(ctx);
+    let bounding = process::caps::bounding_set_for(spec, ctx.proc)?;
     // CVE-2024-21626: the cwd is entered and the program looked up only
     // once no host directory is left open to reach through /proc/self/fd;
     // the cwd is then verified to be inside the root, and the program
     // reached without a magic link.
     process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd(), fifo_fd(ctx)])?;
-    process::enter_cwd(spec)?;
+    // As runc: the cwd is entered with root's permissions first (a 0700
+    // directory the user may not search), again as the user if that failed.
+    let cwd_pending = process::enter_cwd_privileged(spec)?;
+    // The user switch comes after the rootfs (mounts and mknod need root).
+    let deferred_caps = switch_user(spec, ctx.seccomp, bounding)?;
+    stage("as its user");
+    // A uid change clears the parent-death signal (kernel rule): arm it again.
+    arm_parent_death(ctx);
+    process::enter_cwd(spec, cwd_pending)?;
     let exec = exec.map(|e| e.resolve(ctx.inherited_fds)).transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
@@ -196,10 +199,10 @@ pub(crate) fn setup_terminal(
 fn switch_user(
     spec: &oci_spec::runtime::Spec,
     filter: Option<&seccomp::Filter>,
-    proc: &sys::procfs::ProcFs,
+    bounding: u64,
 ) -> Result<Option<process::user::DeferredCaps>, Error> {
     let needs_admin = filter.is_some() && !process::limits::no_new_privileges(spec);
-    process::user::switch(spec, needs_admin, proc)
+    process::user::switch(spec, needs_admin, bounding)
 }
 
 /// Installs the seccomp filter, then takes the capability step

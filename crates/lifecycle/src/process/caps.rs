@@ -88,7 +88,7 @@ pub fn wanted(spec: &Spec) -> Option<Wanted> {
 /// Before the uid switch: shrink the bounding set (which needs
 /// CAP_SETPCAP, so while still root) and keep the permitted set across the
 /// switch away from uid 0.
-pub fn before_user_switch(w: &Wanted, proc: &sys::procfs::ProcFs) -> Result<(), Error> {
+pub fn before_user_switch(w: &Wanted, bounding: u64) -> Result<(), Error> {
     let current = sys::caps::get().context("capget")?;
     let missing = (w.permitted | w.effective | w.inheritable | w.ambient) & !current.permitted;
     if missing != 0 {
@@ -97,12 +97,9 @@ pub fn before_user_switch(w: &Wanted, proc: &sys::procfs::ProcFs) -> Result<(), 
             names(missing).join(", ")
         )));
     }
-    // One read of the bounding set, then a drop of each present capability
+    // A drop of each present capability (`bounding`, see [`bounding_set`])
     // the config leaves out (a drop needs CAP_SETPCAP even for a capability
-    // already gone, which a nested runtime may lack). Read through the
-    // runtime's procfs: after pivot_root /proc is the container's, and a
-    // forged CapBnd line there kept every capability in the bounding set.
-    let bounding = bounding_set(proc).context("reading the bounding set")?;
+    // already gone, which a nested runtime may lack).
     for cap in 0..=sys::caps::last_cap().min(63) {
         if w.bounding & (1 << cap) == 0 && bounding & (1 << cap) != 0 {
             sys::caps::drop_bounding(cap)
@@ -134,8 +131,21 @@ pub fn after_user_switch(w: &Wanted) -> Result<(), Error> {
     sys::caps::set_keepcaps(false).context("resetting keepcaps")
 }
 
-/// This thread's bounding set, from its status file (one read, where a
-/// PR_CAPBSET_READ per capability took 41 calls).
+/// This thread's bounding set, when the config sets capabilities: read
+/// through the runtime's procfs (after pivot_root /proc is the
+/// container's, and a forged CapBnd line there kept every capability in
+/// the bounding set), once, where a PR_CAPBSET_READ per capability took 41
+/// calls. Read before the runtime's descriptors are closed.
+pub fn bounding_set_for(
+    spec: &oci_spec::runtime::Spec,
+    proc: &sys::procfs::ProcFs,
+) -> Result<u64, Error> {
+    if wanted(spec).is_none() {
+        return Ok(0);
+    }
+    bounding_set(proc).context("reading the bounding set")
+}
+
 fn bounding_set(proc: &sys::procfs::ProcFs) -> std::io::Result<u64> {
     use std::io::Read;
     let fd = proc.open_file(std::path::Path::new("thread-self/status"), libc::O_RDONLY)?;

@@ -174,14 +174,32 @@ fn check_mode(st: &libc::stat) -> sys::Result<()> {
     Ok(())
 }
 
-/// Enters process.cwd and proves it is inside the container's root: a
-/// directory reached through a leaked host descriptor reads back from the
-/// kernel as "(unreachable)/..." (CVE-2024-21626).
-pub fn enter_cwd(spec: &Spec) -> Result<(), Error> {
+/// Enters process.cwd with the runtime's permissions, before the user
+/// switch, as runc does: a directory the container's user may not search
+/// (`/root`, 0700) is still its cwd. Returns whether it must be tried again
+/// as the user (EACCES now); [`enter_cwd`] then does, and verifies it.
+pub fn enter_cwd_privileged(spec: &Spec) -> Result<bool, Error> {
+    let Some(p) = spec.process() else {
+        return Ok(false);
+    };
+    match sys::fs::chdir(p.cwd()) {
+        Ok(()) => Ok(false),
+        Err(e) if e.errno() == libc::EACCES || e.errno() == libc::EPERM => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("entering cwd {}", p.cwd().display())),
+    }
+}
+
+/// Enters process.cwd if [`enter_cwd_privileged`] left it `pending`, and
+/// proves it is inside the container's root: a directory reached through a
+/// leaked host descriptor reads back from the kernel as "(unreachable)/..."
+/// (CVE-2024-21626).
+pub fn enter_cwd(spec: &Spec, pending: bool) -> Result<(), Error> {
     let Some(p) = spec.process() else {
         return Ok(());
     };
-    sys::fs::chdir(p.cwd()).with_context(|| format!("entering cwd {}", p.cwd().display()))?;
+    if pending {
+        sys::fs::chdir(p.cwd()).with_context(|| format!("entering cwd {}", p.cwd().display()))?;
+    }
     let actual = sys::fs::getcwd().context("checking cwd")?;
     if !actual.is_absolute() || actual.starts_with("(unreachable)") {
         return Err(Error::Config(format!(

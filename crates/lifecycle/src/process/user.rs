@@ -8,17 +8,13 @@ use crate::error::{Context, Error};
 /// runc's order: bounding set and keepcaps while root, then groups, gid and
 /// uid, then the exact capability sets. With `defer_caps` the permitted
 /// set is kept and the last step is left to the caller (see [`DeferredCaps`]).
-pub fn switch(
-    spec: &Spec,
-    defer_caps: bool,
-    proc: &sys::procfs::ProcFs,
-) -> Result<Option<DeferredCaps>, Error> {
+pub fn switch(spec: &Spec, defer_caps: bool, bounding: u64) -> Result<Option<DeferredCaps>, Error> {
     let Some(p) = spec.process() else {
         return Ok(None);
     };
     let caps = super::caps::wanted(spec);
     if let Some(w) = &caps {
-        super::caps::before_user_switch(w, proc)?;
+        super::caps::before_user_switch(w, bounding)?;
     } else if defer_caps {
         sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")?;
     }
