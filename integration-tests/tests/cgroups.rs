@@ -644,11 +644,12 @@ fn v1_style_block_io_and_hugetlb_limits_land_on_v2() {
     b.assert_clean(&id);
 }
 
-/// A cgroup left frozen (a paused container's, whose runtime was killed
-/// on delete) is thawed when reused: on v1 the runtime steps into it for
-/// the clone, on v2 the init is born in it; either would stop there.
+/// A cgroupsPath frozen beforehand (a paused container's, whose runtime
+/// was killed on delete) is refused as runc refuses it ("container's cgroup
+/// unexpectedly frozen"; issue 17), and left as it was: on v1 the runtime
+/// would step into it for the clone, on v2 the init be born in it.
 #[test]
-fn a_frozen_leftover_cgroup_is_reused_thawed() {
+fn a_cgroup_frozen_beforehand_is_refused() {
     let mut b = Bundle::new("cgfrozen");
     let path = format!("/corten-it-frozen-{}", b.id());
     let (dir, file, frozen) = if v2() {
@@ -661,9 +662,11 @@ fn a_frozen_leftover_cgroup_is_reused_thawed() {
     b.config_mut(|c| c["linux"]["cgroupsPath"] = json!(path));
     b.set_args(&["true"]);
     let id = b.id();
-    b.run(&id).ok();
+    b.run(&id).fails_with(1, "unexpectedly frozen");
     b.assert_clean(&id);
-    assert!(!dir.exists(), "the reused cgroup stays");
+    assert_eq!(read(dir.join(file)), frozen, "not ours to thaw");
+    let thawed = if v2() { "0" } else { "THAWED" };
+    fs::write(dir.join(file), thawed).unwrap();
     remove_parent(&path);
 }
 
@@ -702,7 +705,7 @@ fn a_frozen_leftover_cgroup_that_cannot_be_thawed_is_refused() {
         .without_dac_override()
         .output();
     mode(0o644);
-    out.fails_with(1, "is frozen");
+    out.fails_with(1, "unexpectedly frozen");
     b.assert_clean(&id);
     assert_eq!(
         read(dir.join("freezer.state")),

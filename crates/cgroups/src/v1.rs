@@ -165,6 +165,11 @@ impl V1 {
     }
 }
 
+/// runc's words for a cgroupsPath frozen before the create.
+pub(crate) fn unexpectedly_frozen() -> Error {
+    Error::Invalid("container's cgroup unexpectedly frozen".into())
+}
+
 fn state_is_frozen(dir: &Path) -> bool {
     // FREEZING counts: its tasks are held, or about to be.
     std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
@@ -236,25 +241,16 @@ impl Manager for V1 {
             if self.make_dir(h, dir)? {
                 made.push(dir);
             } else {
+                // Reused, and frozen beforehand: refused as runc refuses it
+                // (and the runtime stepping in for the clone would freeze).
+                if h.has("freezer") && state_is_frozen(dir) {
+                    return Err(unexpectedly_frozen());
+                }
                 // Reused (a killed create's, say): its old device rules must
                 // not hold back the new init's /dev setup, which runs before
-                // the new rules are set, and a frozen one would freeze the
-                // runtime stepping in for the clone (before_clone).
-                for (controller, file, value) in [
-                    ("devices", "devices.allow", "a"),
-                    ("freezer", "freezer.state", "THAWED"),
-                ] {
-                    if !h.has(controller) {
-                        continue;
-                    }
-                    match write_file(&dir.join(file), value) {
-                        // A frozen one we may not thaw is refused here, so
-                        // that before_clone never has to look (nor step in).
-                        Err(Error::Denied { .. })
-                            if controller == "freezer" && state_is_frozen(dir) =>
-                        {
-                            return Err(Error::Invalid(format!("{} is frozen", dir.display())))
-                        }
+                // the new rules are set.
+                if h.has("devices") {
+                    match write_file(&dir.join("devices.allow"), "a") {
                         // Rootless in a delegated directory: not ours to program.
                         Err(Error::Denied { .. }) => {}
                         other => other?,

@@ -122,14 +122,15 @@ impl V2 {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == self.dir => {
                     crate::check_unpopulated(level)?;
+                    // Frozen beforehand: refused as runc refuses it (the
+                    // init would be frozen at birth).
+                    if frozen_at(level) {
+                        return Err(crate::v1::unexpectedly_frozen());
+                    }
                     // Reused (a killed create's, say): its old device
                     // program must not hold back the new init's /dev setup,
-                    // which runs before the new rules are set, and a frozen
-                    // one would freeze the init at birth.
+                    // which runs before the new rules are set.
                     crate::bpf_devices::reset(&self.open()?)?;
-                    if frozen_at(level) {
-                        write_file(&level.join("cgroup.freeze"), "0")?;
-                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Error::io(level, &e)),
