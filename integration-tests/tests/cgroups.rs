@@ -248,6 +248,7 @@ fn default_pids_dir(id: &str) -> PathBuf {
 #[test]
 fn container_sees_its_cgroup_as_root_and_runs_without_one_when_disabled() {
     let mut b = Bundle::new("cgns");
+    b.config_mut(with_cgroup_ns);
     b.set_args(&[PROBE, "cat", "/proc/self/cgroup"]);
     let out = b.run_ok();
     assert!(out.lines().all(|l| l.ends_with(":/")), "{out}");

@@ -369,3 +369,22 @@ fn debug_and_log_level_debug_log_the_steps() {
         b.delete_force(&id);
     }
 }
+
+/// `spec` gives a cgroup namespace only on a cgroup-v2-only host, as runc's
+/// spec does (issue 17).
+#[test]
+fn spec_has_a_cgroup_namespace_only_on_a_cgroup_v2_host() {
+    let b = Bundle::new("speccgns");
+    let dir = b.tmp.join("fresh");
+    fs::create_dir_all(&dir).unwrap();
+    b.call(&["spec"]).no_root().cwd(&dir).output().ok();
+    let config: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let has_cgroup_ns = config["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "cgroup");
+    let v2_only = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    assert_eq!(has_cgroup_ns, v2_only, "{config}");
+}

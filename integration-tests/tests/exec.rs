@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 /// A running container whose init waits for a signal.
 fn running(b: &mut Bundle) -> (String, Spawned) {
+    b.config_mut(with_cgroup_ns);
     b.set_args(&[PROBE, "wait-signal"]);
     let id = b.id();
     b.create(&id);

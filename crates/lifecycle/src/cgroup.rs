@@ -169,6 +169,11 @@ impl Drop for ForClone<'_> {
     }
 }
 
+/// Whether the host has cgroup v2 only (runc's IsCgroup2UnifiedMode).
+pub fn unified_host() -> bool {
+    cgroups::Mode::detect() == cgroups::Mode::Unified
+}
+
 /// The device nodes the config creates, which the device rules allow.
 pub fn device_nodes(spec: &Spec) -> Vec<cgroups::DeviceNode> {
     let devices = spec.linux().as_ref().and_then(|l| l.devices().as_ref());

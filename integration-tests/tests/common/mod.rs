@@ -331,6 +331,17 @@ impl Spawned {
     }
 }
 
+/// Adds a cgroup namespace, which `spec` gives only on a cgroup-v2-only
+/// host (as runc's spec), for tests that look at paths inside it.
+pub fn with_cgroup_ns(config: &mut serde_json::Value) {
+    let ns = config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("the config lists namespaces");
+    if !ns.iter().any(|n| n["type"] == "cgroup") {
+        ns.push(json!({"type": "cgroup"}));
+    }
+}
+
 /// Adds capability `cap` to the bounding, effective and permitted sets of
 /// a config's process.
 pub fn grant_cap(config: &mut serde_json::Value, cap: &str) {

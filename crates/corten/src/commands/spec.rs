@@ -14,11 +14,17 @@ pub fn run(bundle: Option<&Path>, rootless: bool) -> Result<i32, Error> {
             path.display()
         )));
     }
-    let config = if rootless {
+    let mut config = if rootless {
         rootless_config(uid(), gid())
     } else {
         default_config()
     };
+    // As runc's spec: a cgroup namespace only on a cgroup-v2-only host.
+    if !lifecycle::cgroup::unified_host() {
+        if let Some(ns) = config["linux"]["namespaces"].as_array_mut() {
+            ns.retain(|n| n["type"] != "cgroup");
+        }
+    }
     let text = serde_json::to_string_pretty(&config).map_err(|e| Error::Config(e.to_string()))?;
     std::fs::write(&path, text + "\n").map_err(|source| Error::Io {
         context: format!("writing {}", path.display()),
