@@ -190,3 +190,46 @@ fn failing_poststart_and_poststop_hooks_warn_and_the_rest_run() {
     assert_eq!(names, ["poststart", "poststop"]);
     b.assert_clean(&id);
 }
+
+/// A hook without `env` run by the runtime gets the runtime's environment
+/// (one run by the init, none: runc's init has none), and the create-time
+/// hooks run where runc runs them: prestart and createRuntime in the
+/// bundle, createContainer in the rootfs (runc's hook tests `touch
+/// ./lib/...` relative to it). Issue 17.
+#[test]
+fn hooks_get_the_runtimes_environment_and_runcs_working_directories() {
+    let mut b = Bundle::new("hookenvcwd");
+    let log = b.tmp.join("hooklog");
+    let log_str = log.display().to_string();
+    let hook = |name: &str| {
+        json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!("echo {name} $HOOK_TEST_VAR $(pwd) >> {log_str}")]
+        })
+    };
+    b.config_mut(|c| {
+        c["hooks"] = json!({
+            "prestart": [hook("prestart")],
+            "createRuntime": [hook("createRuntime")],
+            "createContainer": [hook("createContainer")]
+        });
+    });
+    b.set_args(&["true"]);
+    let id = b.id();
+    b.call(&["run", "--bundle", &b.dir_str(), &id])
+        .env("HOOK_TEST_VAR", "from-the-runtime")
+        .output()
+        .ok();
+    let text = fs::read_to_string(&log).unwrap();
+    let bundle = b.dir.display().to_string();
+    let rootfs = b.rootfs.display().to_string();
+    for (name, env, dir) in [
+        ("prestart", " from-the-runtime", &bundle),
+        ("createRuntime", " from-the-runtime", &bundle),
+        ("createContainer", "", &rootfs),
+    ] {
+        let want = format!("{name}{env} {dir}");
+        assert!(text.lines().any(|l| l == want), "{want:?} in {text}");
+    }
+    b.assert_clean(&id);
+}

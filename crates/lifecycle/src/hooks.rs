@@ -15,6 +15,7 @@
 
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,9 +29,31 @@ const OUTPUT_MAX: u64 = 4096;
 /// Runs `hooks` in order, each with `state` (the OCI state JSON) on stdin;
 /// the first failure stops the others (prestart, createRuntime,
 /// createContainer, startContainer).
+/// From the container init (startContainer): a hook without `env` gets an
+/// empty environment, as from runc's init.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<(), Error> {
+    run_all_from(kind, hooks, state, &From::Init(None))
+}
+
+/// Where a hook runs from, which decides what it inherits, as runc: the
+/// runtime passes its environment on to a hook without `env`, runc's init
+/// has none to pass; and the working directory runc gives create-time
+/// hooks (the bundle for prestart and createRuntime, the rootfs for
+/// createContainer).
+pub enum From<'a> {
+    Runtime(Option<&'a Path>),
+    Init(Option<&'a Path>),
+}
+
+/// [`run_all`] from `from`.
+pub fn run_all_from(
+    kind: &str,
+    hooks: &[Hook],
+    state: &[u8],
+    from: &From<'_>,
+) -> Result<(), Error> {
     for (i, hook) in hooks.iter().enumerate() {
-        run_one(hook, state)
+        run_one(hook, state, from)
             .with_context(|| format!("{kind} hook #{i} ({})", hook.path().display()))?;
     }
     Ok(())
@@ -41,7 +64,7 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &[u8]) -> Result<(), Error> {
 pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &[u8]) -> Vec<String> {
     let mut warnings = Vec::new();
     for (i, hook) in hooks.iter().enumerate() {
-        let r = run_one(hook, state)
+        let r = run_one(hook, state, &From::Runtime(None))
             .with_context(|| format!("{kind} hook #{i} ({})", hook.path().display()));
         if let Err(e) = r {
             warnings.push(crate::error::chain(&e));
@@ -50,7 +73,7 @@ pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &[u8]) -> Vec<String> {
     warnings
 }
 
-fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
+fn run_one(hook: &Hook, state: &[u8], from: &From<'_>) -> Result<(), Error> {
     let output = sys::fs::memfd(c"hook-output").context("memfd for the hook's output")?;
     let mut output = std::fs::File::from(output);
     let mut cmd = Command::new(hook.path());
@@ -58,10 +81,22 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
     if let Some((arg0, rest)) = args.split_first() {
         cmd.arg0(arg0).args(rest);
     }
-    cmd.env_clear();
+    // Without `env` a hook run by the runtime gets the runtime's
+    // environment, as Go's os/exec (and so runc and crun) pass it on; with
+    // one, exactly that.
+    let (dir, inherit) = match *from {
+        From::Runtime(dir) => (dir, true),
+        From::Init(dir) => (dir, false),
+    };
+    if hook.env().is_some() || !inherit {
+        cmd.env_clear();
+    }
     for kv in hook.env().iter().flatten() {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         cmd.env(k, v);
+    }
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
     }
     let out2 = output.try_clone().context("duplicating the output file")?;
     cmd.stdin(Stdio::piped())

@@ -303,10 +303,11 @@ fn create_hooks(ctx: &Context<'_>) -> Result<Option<i32>, Error> {
         _ => sys::process::exit_now(1),
     };
     let state = hook_state(ctx, pid, "creating");
-    crate::hooks::run_all(
+    crate::hooks::run_all_from(
         "createContainer",
         hook_list(ctx, |h| h.create_container()),
         &state,
+        &crate::hooks::From::Init(Some(&ctx.bundle.rootfs)),
     )?;
     Ok(Some(pid))
 }

@@ -274,9 +274,10 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     let state = |status| crate::hooks::bundle_state(id, pid, status, bundle);
     #[allow(deprecated)]
     let prestart = hooks.prestart().as_deref().unwrap_or_default();
-    crate::hooks::run_all("prestart", prestart, &state("created"))?;
+    let from = crate::hooks::From::Runtime(Some(&bundle.dir));
+    crate::hooks::run_all_from("prestart", prestart, &state("created"), &from)?;
     let create_runtime = hooks.create_runtime().as_deref().unwrap_or_default();
-    crate::hooks::run_all("createRuntime", create_runtime, &state("creating"))
+    crate::hooks::run_all_from("createRuntime", create_runtime, &state("creating"), &from)
 }
 
 /// An init that died without a word. Killed by a signal under a seccomp
