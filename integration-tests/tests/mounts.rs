@@ -519,3 +519,17 @@ fn tmpfs_without_mode_keeps_the_mount_points_mode() {
     b.set_sh("stat -c %a /mnt/strict /mnt/fresh /mnt/given");
     assert_eq!(b.run_ok(), "750\n755\n1777\n");
 }
+
+/// `rnorelatime` leaves the atime mode as runc leaves it (relatime): runc
+/// clears MOUNT_ATTR_RELATIME, which is 0 (issue 17).
+#[test]
+fn rnorelatime_gives_runcs_atime_mode() {
+    let mut b = Bundle::new("rnorelatime");
+    b.config_mut(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["rnorelatime"]
+        }));
+    });
+    b.set_sh("grep ' /t ' /proc/self/mountinfo | cut -d' ' -f6");
+    assert_eq!(b.run_ok().trim(), "rw,relatime");
+}

@@ -98,7 +98,6 @@ const RECURSIVE_ATIME: &[(&str, u64)] = &[
     ("rnoatime", m::MOUNT_ATTR_NOATIME),
     ("ratime", m::MOUNT_ATTR_RELATIME),
     ("rrelatime", m::MOUNT_ATTR_RELATIME),
-    ("rnorelatime", m::MOUNT_ATTR_STRICTATIME),
     ("rstrictatime", m::MOUNT_ATTR_STRICTATIME),
 ];
 
@@ -150,6 +149,9 @@ impl MountOptions {
             } else if let Some(&(_, attr)) = RECURSIVE_ATIME.iter().find(|(n, _)| *n == opt) {
                 out.recursive.attr_clr |= m::MOUNT_ATTR__ATIME;
                 out.recursive.attr_set = (out.recursive.attr_set & !m::MOUNT_ATTR__ATIME) | attr;
+            } else if opt == "rnorelatime" {
+                // runc clears MOUNT_ATTR_RELATIME, which is 0: the atime
+                // mode stays (relatime), where strictatime was made here.
             } else if opt == "tmpcopyup" {
                 out.copyup = true;
             } else if opt == "idmap" || opt == "ridmap" {
