@@ -416,10 +416,10 @@ impl Manager for V1 {
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
         if let Some(m) = r.memory() {
-            if m.kernel().is_some() || m.kernel_tcp().is_some() {
-                return Err(Error::Unsupported(
-                    "memory.kernel and memory.kernelTCP limits (v1 kernel memory accounting is gone from current kernels)".into(),
-                ));
+            // memory.kernel never reaches here: the config's pre-pass drops
+            // it with a warning, as runc ignores it.
+            if let Some(v) = m.kernel_tcp() {
+                self.write("memory", "memory.kmem.tcp.limit_in_bytes", &limit(v))?;
             }
             if let Some(v) = m.reservation() {
                 self.write("memory", "memory.soft_limit_in_bytes", &limit(v))?;

@@ -66,6 +66,7 @@ pub fn run(mut value: Value) -> Result<Prepassed, Error> {
             names.join(" ")
         ));
     }
+    kernel_memory(&mut value, &mut warnings);
     let scheduler = match value.get_mut("process").and_then(Value::as_object_mut) {
         Some(process) => process
             .remove("scheduler")
@@ -78,6 +79,29 @@ pub fn run(mut value: Value) -> Result<Prepassed, Error> {
         warnings,
         scheduler,
     })
+}
+
+/// linux.resources.memory.kernel and kernelTCP, as runc and crun take
+/// them: a kernel memory limit is deprecated and ignored with a warning;
+/// a TCP buffer limit is written on v1 (memory.kmem.tcp.limit_in_bytes)
+/// and ignored with a warning on cgroup v2, which has no such file.
+fn kernel_memory(value: &mut Value, warnings: &mut Vec<String>) {
+    let Some(memory) = value
+        .pointer_mut("/linux/resources/memory")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if memory.remove("kernel").is_some() {
+        warnings.push(
+            "kernel memory settings are ignored and will be removed (linux.resources.memory.kernel; runc's words)".into(),
+        );
+    }
+    if memory.contains_key("kernelTCP") && cgroups::Mode::detect() == cgroups::Mode::Unified {
+        memory.remove("kernelTCP");
+        warnings
+            .push("ignoring linux.resources.memory.kernelTCP: cgroup v2 has no such limit".into());
+    }
 }
 
 #[cfg(test)]
