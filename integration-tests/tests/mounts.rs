@@ -533,3 +533,21 @@ fn rnorelatime_gives_runcs_atime_mode() {
     b.set_sh("grep ' /t ' /proc/self/mountinfo | cut -d' ' -f6");
     assert_eq!(b.run_ok().trim(), "rw,relatime");
 }
+
+/// A masked path that is a symlink loop fails the create, as runc's and
+/// crun's mount of /dev/null onto it does, instead of being skipped
+/// (issue 17); a dangling one is skipped as a missing path.
+#[test]
+fn masked_path_that_is_a_symlink_loop_fails_the_create() {
+    let mut b = Bundle::new("maskloop");
+    std::os::unix::fs::symlink("loop", b.rootfs.join("loop")).unwrap();
+    std::os::unix::fs::symlink("/nowhere", b.rootfs.join("dangling")).unwrap();
+    b.config_mut(|c| c["linux"]["maskedPaths"] = json!(["/dangling"]));
+    b.set_args(&["true"]);
+    b.run_ok();
+    b.config_mut(|c| c["linux"]["maskedPaths"] = json!(["/dangling", "/loop"]));
+    let id = b.id();
+    b.run(&id)
+        .fails_with(1, "too many levels of symbolic links");
+    b.assert_clean(&id);
+}

@@ -48,11 +48,12 @@ impl Paths {
         Ok(Paths { root, null: None })
     }
 
-    /// `path` inside the root, the last component not followed; `None`
-    /// when it does not exist (nothing to hide or protect).
+    /// `path` inside the root, symlinks followed there as runc's mount
+    /// follows them (a loop is an error, as with runc and crun); `None`
+    /// when it does not exist, a dangling link included (nothing to hide or
+    /// protect).
     fn target(&self, path: &Path) -> sys::Result<Option<OwnedFd>> {
-        let flags = libc::O_PATH | libc::O_NOFOLLOW;
-        match sys::fs::open_in_root(self.root.as_fd(), path, flags, 0) {
+        match sys::fs::open_in_root(self.root.as_fd(), path, libc::O_PATH, 0) {
             Err(e) if e.errno() == libc::ENOENT => Ok(None),
             other => other.map(Some),
         }
