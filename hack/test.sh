@@ -19,9 +19,10 @@ fi
 # ps(1) for `corten ps`, unshare(1) and mount(8) for namespace and full-disk tests,
 # script(1) (bsdutils) to give the terminal tests a terminal, libseccomp-dev (its
 # static library) as the oracle of the seccomp differential tests, uidmap
-# (newuidmap/newgidmap) for rootless containers with several id mappings.
+# (newuidmap/newgidmap) for rootless containers with several id mappings,
+# strace for the test that a bind is never remounted by path.
 missing=()
-for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

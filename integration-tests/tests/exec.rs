@@ -547,3 +547,42 @@ fn exec_lands_in_the_containers_root_when_the_init_chrooted() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// `exec --env NAME=...` for a name the config sets replaces its value, as
+/// runc's does: one entry, which getenv() and a shell read alike.
+#[test]
+fn exec_env_replaces_the_configs_value_of_the_same_name() {
+    let mut b = Bundle::new("execenv");
+    b.config_mut(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("MY_VAR=from_spec"));
+    });
+    let (id, _init) = running(&mut b);
+    let out = b.corten(&["exec", "--env", "MY_VAR=from_cli", &id, "env"]);
+    out.ok();
+    let mine: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("MY_VAR="))
+        .collect();
+    assert_eq!(mine, ["MY_VAR=from_cli"], "{}", out.stdout);
+    b.delete_force(&id);
+}
+
+/// A process JSON without `user` runs as uid 0 and gid 0, as runc's exec
+/// takes it (Go's zero value), not refused.
+#[test]
+fn process_json_without_user_runs_as_root() {
+    let mut b = Bundle::new("exec-nouser");
+    let (id, _init) = running(&mut b);
+    let path = b.root.join("process.json");
+    let process =
+        json!({"args": ["/bin/sh", "-c", "echo $(/bin/id -u):$(/bin/id -g)"], "cwd": "/"});
+    fs::write(&path, process.to_string()).unwrap();
+    let out = b.corten(&["exec", "--process", path.to_str().unwrap(), &id]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "0:0");
+    b.delete_force(&id);
+}

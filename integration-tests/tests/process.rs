@@ -357,6 +357,21 @@ fn sysctl_outside_the_containers_namespaces_is_refused() {
     b.assert_clean(&id);
 }
 
+/// kernel.hostname and the hostname field both set the UTS name: runc
+/// refuses the sysctl.
+#[test]
+fn sysctl_kernel_hostname_with_a_hostname_field_is_refused() {
+    let mut b = Bundle::new("sysctlhostname");
+    b.config_mut(|c| {
+        c["hostname"] = json!("from-field");
+        c["linux"]["sysctl"] = json!({"kernel.hostname": "from-sysctl"});
+    });
+    let id = b.id();
+    b.corten(&["create", "--bundle", &b.dir_str(), &id])
+        .fails_with(1, "is not allowed as it conflicts with the OCI");
+    b.assert_clean(&id);
+}
+
 /// Fields of /proc/1/stat after the command name: (nice, policy).
 fn nice_and_policy(stat: &str) -> (i64, i64) {
     let rest = &stat[stat.rfind(')').unwrap() + 2..];

@@ -205,3 +205,39 @@ fn foreground_run_and_exec_attach_the_callers_terminal() {
     b.delete_force(&id);
     b.assert_clean(&id);
 }
+
+/// CVE-2025-52565's class: an image (no /dev mount of the config's) whose
+/// /dev/console is a symlink to a file the pty bind would then cover, here
+/// /proc/sys/kernel/core_pattern. The console must be a file of the
+/// container's own, the pty attached by descriptor.
+#[test]
+fn dev_console_that_is_a_symlink_is_refused() {
+    if skip_if_runc("runc 1.1.5 predates the CVE-2025-52565 fix") {
+        return;
+    }
+    let mut b = Bundle::new("tty-consolelink");
+    let dev = b.rootfs.join("dev");
+    let _ = std::fs::remove_dir_all(&dev);
+    std::fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", dev.join("console")).unwrap();
+    b.config_mut(|c| {
+        c["process"]["terminal"] = json!(true);
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/dev");
+    });
+    let sock = b.root.join("console.sock");
+    let _listener = UnixListener::bind(&sock).unwrap();
+    let id = b.id();
+    b.corten(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        &id,
+    ])
+    .fails_with(1, "/dev/console");
+    b.assert_clean(&id);
+}

@@ -204,6 +204,46 @@ pub fn apply(cg: &dyn Manager, spec: &Spec, policy: Policy) -> Result<(), Error>
     cg.set_devices(rules, &device_nodes(spec)).map_err(cg_err)
 }
 
+/// What of `cg` a create will make: the directories that do not exist yet,
+/// and their missing parent levels (outermost first). An existing
+/// directory (a cgroupsPath made by someone else) is left out: a create
+/// killed before recording its container must not take it away.
+pub fn plan_of(cg: &dyn Manager) -> cgroups::Placement {
+    let all = cg.placement();
+    let dirs: Vec<PathBuf> = all.dirs.into_iter().filter(|d| !d.exists()).collect();
+    let mut made_parents = Vec::new();
+    for dir in &dirs {
+        let missing = dir.ancestors().skip(1).take_while(|a| !a.exists());
+        for level in missing.collect::<Vec<_>>().into_iter().rev() {
+            if !made_parents.iter().any(|p: &PathBuf| p == level) {
+                made_parents.push(level.to_path_buf());
+            }
+        }
+    }
+    cgroups::Placement {
+        dirs,
+        made_parents,
+        unified: all.unified,
+    }
+}
+
+/// Removes what a create killed before recording its container made of
+/// its cgroup plan ([`plan_of`]), once the init has left it: an init cut
+/// off from its runtime exits by itself. A directory that still holds
+/// processes after a moment is not touched (nor anything else of the
+/// plan): nothing is killed here, as nothing recorded says whose they are.
+pub fn release_unfinished(plan: &cgroups::Placement) -> Result<(), Error> {
+    let cg = cgroups::open(plan);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !cg.procs().map_err(cg_err)?.is_empty() {
+        if std::time::Instant::now() > deadline {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    cg.destroy().map_err(cg_err)
+}
+
 /// SIGKILLs whatever is still in a saved cgroup and removes it.
 pub fn destroy(placement: &cgroups::Placement) -> Result<(), Error> {
     let cg = cgroups::open(placement);

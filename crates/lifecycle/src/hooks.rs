@@ -69,8 +69,20 @@ fn run_one(hook: &Hook, state: &[u8]) -> Result<(), Error> {
         .stderr(Stdio::from(out2));
     let mut child = cmd.spawn().context("starting the hook")?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin may have exited already.
-        let _ = stdin.write_all(state);
+        // A hook may exit without reading its stdin: the write then fails
+        // with EPIPE, which is no failure of the hook (Go's os/exec, and so
+        // runc, ignore it too). SIGPIPE is ignored meanwhile: the parked
+        // init running startContainer hooks exits on it (prepare_for_park),
+        // which took the container down after a successful `start`.
+        let _pipe = sys::signal::ignore(libc::SIGPIPE).context("ignoring SIGPIPE")?;
+        match stdin.write_all(state) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e).context("writing the state to the hook's stdin");
+            }
+            _ => {}
+        }
     }
     let timeout = match hook.timeout() {
         Some(t) if t <= 0 => {

@@ -15,6 +15,7 @@
 pub mod cgroup;
 pub mod container;
 pub mod error;
+mod fault;
 pub mod hooks;
 mod init;
 pub mod process;

@@ -75,6 +75,31 @@ impl Filter {
         compile::program(policy, enosys_stub)
     }
 
+    /// Which of the syscalls `names` (this machine's) the filter keeps a
+    /// process from making: anything but allow, log or a notification (the
+    /// agent decides). Asked with all arguments 0: rules on arguments are
+    /// not explored.
+    pub fn denies<'a>(&self, names: &[&'a str]) -> Vec<&'a str> {
+        let arch = Arch::native();
+        let passes = |ret: u32| {
+            let action = ret & 0xffff_0000;
+            [Action::Allow, Action::Log, Action::Notify]
+                .iter()
+                .any(|a| a.ret() == action)
+        };
+        names
+            .iter()
+            .copied()
+            .filter(|name| {
+                let Some(nr) = arch.syscall(name) else {
+                    return false;
+                };
+                let data = interp::Data::new(nr, arch.audit(), [0; 6]);
+                interp::run(&self.program, &data).is_ok_and(|ret| !passes(ret))
+            })
+            .collect()
+    }
+
     /// Installs the filter on the calling thread; returns the listener when
     /// the filter notifies. The caller has no_new_privs or CAP_SYS_ADMIN.
     pub fn install(&self) -> Result<Option<OwnedFd>, sys::Error> {
@@ -139,5 +164,26 @@ pub mod features {
             .filter(|(_, bit)| sys::seccomp::flag_supported(*bit))
             .map(|(n, _)| *n)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denies_names_what_the_filter_keeps_a_native_process_from() {
+        let profile: LinuxSeccomp = serde_json::from_value(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [
+                {"names": ["read"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["write"], "action": "SCMP_ACT_LOG"},
+                {"names": ["close"], "action": "SCMP_ACT_KILL"}
+            ]
+        }))
+        .unwrap();
+        let f = Filter::compile(&profile).unwrap();
+        let asked = ["read", "write", "close", "execve", "no_such_call"];
+        assert_eq!(f.denies(&asked), ["read", "close"]);
     }
 }

@@ -54,7 +54,26 @@ pub fn open_in_root(
     flags: libc::c_int,
     mode: libc::mode_t,
 ) -> Result<OwnedFd> {
+    openat2(
+        Some(root),
+        path,
+        flags,
+        mode,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+    )
+}
+
+/// `openat2(dir, path, {flags | O_CLOEXEC, mode, resolve})`; `None` means
+/// `AT_FDCWD`.
+pub fn openat2(
+    dir: Option<BorrowedFd<'_>>,
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+    resolve: u64,
+) -> Result<OwnedFd> {
     let c = cstr("openat2", path)?;
+    let dirfd = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: open_how is a plain C struct for which all-zero is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
@@ -63,15 +82,15 @@ pub fn open_in_root(
     } else {
         0
     };
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     retry(|| {
         // SAFETY: `how` is a fully initialised open_how whose size we pass,
-        // `c` is NUL-terminated and outlives the call, and `root` is a live
-        // descriptor borrowed for the call.
+        // `c` is NUL-terminated and outlives the call, and `dirfd` is
+        // AT_FDCWD or a live descriptor borrowed for the call.
         let fd = unsafe {
             libc::syscall(
                 libc::SYS_openat2,
-                root.as_raw_fd(),
+                dirfd,
                 c.as_ptr(),
                 &how as *const libc::open_how,
                 std::mem::size_of::<libc::open_how>(),
@@ -214,6 +233,15 @@ pub fn fs_type(path: &Path) -> Result<i64> {
     Ok(st.f_type as i64)
 }
 
+/// The filesystem type (statfs f_type) of the file `fd` refers to.
+pub fn fd_fs_type(fd: BorrowedFd<'_>) -> Result<i64> {
+    // SAFETY: statfs is plain data; all-zero is valid and the kernel fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer and `fd` is live for the call.
+    check(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, "statfs")?;
+    Ok(st.f_type as i64)
+}
+
 /// `fstatvfs(fd)` mount flags (`ST_RDONLY`, `ST_NOSUID`, ...).
 pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
     // SAFETY: statvfs is plain data; all-zero is valid and the kernel fills it.
@@ -313,6 +341,34 @@ pub fn cloexec_from(first: RawFd) -> Result<()> {
         )
     };
     check(ret, "close_range").map(drop)
+}
+
+/// Closes every descriptor from 3 up except those in `keep`, for a child
+/// that goes on only to execve or to exit.
+///
+/// Descriptors owned elsewhere in this process (an `OwnedFd`, a `File`)
+/// are closed under their owners' feet, so none of them may be used or
+/// dropped afterwards (a debug build aborts on the drop of a closed fd).
+pub fn close_all_except_before_exec(keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&fd| fd >= 3).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut first: libc::c_uint = 3;
+    for fd in keep
+        .iter()
+        .map(|&fd| fd as libc::c_uint)
+        .chain([libc::c_uint::MAX])
+    {
+        if fd > first {
+            // SAFETY: close_range touches no memory; the range holds no
+            // descriptor the caller keeps, and the caller's owners of the
+            // others never use them again (see the doc comment).
+            let ret = unsafe { libc::close_range(first, fd - 1, 0) };
+            check(ret, "close_range")?;
+        }
+        first = fd.saturating_add(1);
+    }
+    Ok(())
 }
 
 /// Sets or clears `FD_CLOEXEC` on `fd`.

@@ -13,6 +13,7 @@ pub mod mount;
 pub mod netlink;
 pub mod ns;
 pub mod process;
+pub mod procfs;
 pub mod sched;
 pub mod seccomp;
 pub mod signal;

@@ -92,6 +92,65 @@ pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<std::os::fd::Owne
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
 }
 
+/// A detached copy of the mount `fd` refers to (the part of it below the
+/// file or directory `fd` is, as a bind mount takes), and with `recursive`
+/// of the mounts below. Nothing is resolved by path: the mount a container
+/// could redirect by swapping a symlink is never looked up again.
+pub fn open_tree_clone_fd(fd: BorrowedFd<'_>, recursive: bool) -> Result<std::os::fd::OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let rec = if recursive { AT_RECURSIVE } else { 0 };
+    let flags = OPEN_TREE_CLONE
+        | libc::O_CLOEXEC as libc::c_uint
+        | libc::AT_EMPTY_PATH as libc::c_uint
+        | rec;
+    let empty = c"";
+    // SAFETY: the empty path with AT_EMPTY_PATH makes open_tree act on `fd`,
+    // which is live for the call; it returns a new descriptor we own below.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), empty.as_ptr(), flags) };
+    let fd = check_long(ret, "open_tree")?;
+    // SAFETY: open_tree succeeded, so `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
+}
+
+/// A new, detached mount of a filesystem of type `fstype` (fsopen and
+/// fsmount) with `attrs` (MOUNT_ATTR_*), for mounts made after pivot_root,
+/// when no path through /proc may be trusted to name a target.
+pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::OwnedFd> {
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    // SAFETY: `fstype` is NUL-terminated; fsopen returns a new descriptor.
+    let ret = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) };
+    let fsfd = check_long(ret, "fsopen")? as libc::c_int;
+    // SAFETY: fsopen succeeded: `fsfd` is a new descriptor we own.
+    let fsfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fsfd) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux; `fsfd` is live.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fsfd.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    check_long(ret, "fsconfig")?;
+    // SAFETY: `fsfd` is a configured filesystem context, live for the call;
+    // fsmount returns a new descriptor we own below.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fsfd.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attrs as libc::c_uint,
+        )
+    };
+    let fd = check_long(ret, "fsmount")?;
+    // SAFETY: fsmount succeeded, so `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
+}
+
 /// A detached, read-only bind mount of `path` (a file or a directory): a
 /// mount in no namespace, which no one can remount.
 pub fn detached_readonly_bind(path: &Path) -> Result<std::os::fd::OwnedFd> {

@@ -49,6 +49,34 @@ pub fn wait(set: &SigSet) -> Result<i32> {
     }
 }
 
+/// A signal ignored by [`ignore`]; dropping it puts the old disposition back.
+pub struct Ignored {
+    sig: i32,
+    old: libc::sigaction,
+}
+
+/// Ignores `sig` for as long as the returned value lives. An ignored
+/// signal is discarded when generated, not left pending for later.
+pub fn ignore(sig: i32) -> Result<Ignored> {
+    // SAFETY: sigaction is plain data; all-zero is an empty mask and no flags.
+    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+    new.sa_sigaction = libc::SIG_IGN;
+    // SAFETY: as above; the kernel fills it in.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid sigaction structs for the call.
+    let ret = unsafe { libc::sigaction(sig, &new, &mut old) };
+    check(ret, "sigaction")?;
+    Ok(Ignored { sig, old })
+}
+
+impl Drop for Ignored {
+    fn drop(&mut self) {
+        // SAFETY: `old` is what the kernel reported for this signal, so it
+        // is a valid disposition for it; the old-action pointer may be null.
+        unsafe { libc::sigaction(self.sig, &self.old, std::ptr::null_mut()) };
+    }
+}
+
 /// Resets `sig` to its default action.
 pub fn set_default(sig: i32) -> Result<()> {
     // SAFETY: SIG_DFL is a valid disposition for every catchable signal.

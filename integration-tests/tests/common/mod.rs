@@ -353,6 +353,8 @@ pub struct Call<'a> {
     user: Option<(u32, u32)>,
     cgroup: Option<PathBuf>,
     no_dac_override: bool,
+    address_space: Option<u64>,
+    stdin: Option<fs::File>,
 }
 
 impl Call<'_> {
@@ -383,6 +385,20 @@ impl Call<'_> {
         self
     }
 
+    /// Caps the runtime's address space (RLIMIT_AS) at `bytes`: a runtime
+    /// that would read without end fails fast instead of taking the
+    /// machine's memory.
+    pub fn limit_address_space(mut self, bytes: u64) -> Self {
+        self.address_space = Some(bytes);
+        self
+    }
+
+    /// Gives the runtime `file` as its stdin instead of /dev/null.
+    pub fn stdin_from(mut self, file: fs::File) -> Self {
+        self.stdin = Some(file);
+        self
+    }
+
     /// Sets an environment variable for the runtime.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
@@ -403,7 +419,7 @@ impl Call<'_> {
         self
     }
 
-    /// Starts the runtime; stdin is /dev/null, stdout and stderr go to fresh files in the
+    /// Starts the runtime; stdin is /dev/null (unless [`Call::stdin_from`]), stdout and stderr go to fresh files in the
     /// test's io dir (files, not pipes: a container inherits them and may outlive the call).
     pub fn spawn(self) -> Spawned {
         let n = self.bundle.io_seq.fetch_add(1, Ordering::Relaxed);
@@ -472,9 +488,25 @@ impl Call<'_> {
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(&full)
             .current_dir(&self.cwd)
-            .stdin(Stdio::null())
+            .stdin(self.stdin.map_or_else(Stdio::null, Stdio::from))
             .stdout(stdout)
             .stderr(stderr);
+        if let Some(bytes) = self.address_space {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            // SAFETY: the closure runs in the forked child before exec and
+            // only calls the async-signal-safe setrlimit on a copied value.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         if !self.fds.is_empty() {
             let fds = self.fds.clone();
             // SAFETY: the closure runs in the forked child before exec and only makes
@@ -673,6 +705,8 @@ impl Bundle {
             user: None,
             cgroup: None,
             no_dac_override: false,
+            address_space: None,
+            stdin: None,
         }
     }
 

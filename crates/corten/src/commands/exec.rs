@@ -13,7 +13,7 @@ use crate::log::Logger;
 pub fn run(store: &Store, args: &ExecArgs, log: &Logger) -> Result<i32, Error> {
     let (process, scheduler) = match &args.process {
         Some(path) => {
-            let text = std::fs::read(path).map_err(|source| Error::Io {
+            let text = lifecycle::spec::read_file(path).map_err(|source| Error::Io {
                 context: format!("reading {}", path.display()),
                 source,
             })?;

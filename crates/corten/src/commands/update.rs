@@ -2,8 +2,6 @@
 //! container, from LinuxResources JSON and runc's per-resource flags (the
 //! flags win).
 
-use std::io::Read;
-
 use lifecycle::state::Store;
 use lifecycle::Error;
 use serde_json::{json, Value};
@@ -23,17 +21,16 @@ pub fn run(store: &Store, a: &UpdateArgs) -> Result<i32, Error> {
     }
     let mut v: Value = match a.resources.as_deref() {
         Some(source) => {
-            let mut text = String::new();
-            let read = if source == "-" {
-                std::io::stdin().read_to_string(&mut text).map(drop)
+            let text = if source == "-" {
+                lifecycle::spec::read_stream(std::io::stdin().lock())
             } else {
-                std::fs::read_to_string(source).map(|t| text = t)
+                lifecycle::spec::read_file(std::path::Path::new(source))
             };
-            read.map_err(|e| Error::Io {
+            let text = text.map_err(|e| Error::Io {
                 context: format!("reading {source}"),
                 source: e,
             })?;
-            serde_json::from_str(&text)
+            serde_json::from_slice(&text)
                 .map_err(|e| Error::Config(format!("resources {source}: {e}")))?
         }
         None => json!({}),

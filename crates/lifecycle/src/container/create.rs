@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error};
+use crate::fault::step;
 use crate::spawn::{self, Request};
 use crate::state::{self, State, Store, EXEC_FIFO};
 
@@ -61,23 +62,37 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         opts.console_to_caller,
     )?;
 
+    let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
+    let locked = store.create(opts.id)?;
+    step("state directory made");
     // Without a mount namespace the container's mounts are the host's:
     // which mount at the rootfs was there before, to tell ours after.
-    let host_mounts = crate::spec::shares_host_mounts(&bundle.spec);
+    // Read once the id is ours: claiming it may have detached a killed
+    // create's mounts, and the kernel hands a freed mount id out again.
     let mount_before = if host_mounts {
-        crate::rootfs::host::top_mount_id(&bundle.rootfs)?
+        match crate::rootfs::host::top_mount_id(&bundle.rootfs) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = locked.remove();
+                return Err(e);
+            }
+        }
     } else {
         None
     };
-    let locked = store.create(opts.id)?;
     // After the id is ours (a duplicate must not reach another container's
     // cgroup), and made before the rest, so that the cleanup below never
     // touches a cgroup this create did not make (an existing one with
-    // processes is refused here, and must be left as it is).
+    // processes is refused here, and must be left as it is). Recorded
+    // before it is made: a create killed before it saves the state leaves
+    // `delete` a way to find it.
     let made = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)
         .and_then(|cg| {
             if let Some(cg) = &cg {
+                locked.record_cgroup_plan(&crate::cgroup::plan_of(cg.as_ref()))?;
+                step("cgroup plan recorded");
                 cg.create().map_err(Error::Cgroup)?;
+                step("cgroup made");
             }
             Ok(cg)
         });
@@ -90,8 +105,15 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
     };
     let dir = locked.dir().to_path_buf();
     let result = (|| {
+        if host_mounts {
+            locked.record_host_mounts(&bundle.rootfs, mount_before)?;
+        }
+        // What `exec` starts from: the config as read, without the init's
+        // socket activation.
+        crate::spec::save(&bundle, &dir)?;
         let fifo_path = dir.join(EXEC_FIFO);
         sys::fs::mkfifo(&fifo_path, 0o622).context("creating exec fifo")?;
+        step("exec fifo made");
         let fifo =
             sys::fs::openat(None, &fifo_path, libc::O_RDWR, 0).context("opening exec fifo")?;
         let mut init = spawn::spawn(Request {
@@ -109,6 +131,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
         // Limits apply before the container's code runs: the init is parked.
         if let Some(cg) = &cgroup {
             crate::cgroup::apply(cg.as_ref(), &bundle.spec, opts.cgroups)?;
+            step("cgroup limits applied");
         }
         let host_rootfs_mount = if host_mounts {
             crate::rootfs::host::top_mount_id(&bundle.rootfs)?
@@ -142,11 +165,14 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
                 .as_ref()
                 .and_then(|_| super::update::saved_resources(&bundle.spec)),
         })?;
+        step("state saved");
         if let Some(p) = opts.pid_file {
             write_pid_file(p, pid)?;
+            step("pid file written");
         }
         let console = init.take_console();
         init.commit()?;
+        step("init parked");
         Ok((pid, console))
     })();
     match result {

@@ -44,11 +44,25 @@ pub fn default_process(
     id: &str,
 ) -> Result<(Process, Option<crate::process::sched::Scheduler>), Error> {
     let state = store.read(id)?.ok_or_else(|| Error::NotExist(id.into()))?;
-    let bundle = crate::spec::load(&state.bundle)?;
+    let bundle = config_of(store, id, &state)?;
     Ok((
         bundle.spec.process().clone().unwrap_or_default(),
         bundle.scheduler,
     ))
+}
+
+/// The container's config as `create` took it (runc's behaviour: the
+/// bundle may have changed or gone since); the bundle's for a container
+/// made before configs were saved.
+fn config_of(
+    store: &Store,
+    id: &str,
+    state: &crate::state::State,
+) -> Result<crate::spec::Bundle, Error> {
+    match crate::spec::load_saved(&store.dir(id), &state.bundle, &state.rootfs)? {
+        Some(bundle) => Ok(bundle),
+        None => crate::spec::load(&state.bundle),
+    }
 }
 
 /// Starts the process; returns its pid (in the runtime's pid namespace)
@@ -77,10 +91,11 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
             "exec --cgroup: the container has no cgroup".into(),
         ));
     }
-    let mut bundle = crate::spec::load(&state.bundle)?;
+    let mut bundle = config_of(store, opts.id, &state)?;
     if opts.process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Config("exec: process.args must not be empty".into()));
     }
+    crate::spec::check_user(opts.process.user())?;
     let console = super::create::console_target(
         opts.process.terminal() == Some(true),
         opts.console_socket,

@@ -24,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub chan: Channel,
     pub inherited_fds: &'a [std::os::fd::RawFd],
     pub seccomp: Option<&'a seccomp::Filter>,
+    /// The runtime's own /proc (see the init's).
+    pub proc: &'a sys::procfs::ProcFs,
     /// The container's v1 `tasks` files, to write "0" (this process) to.
     pub cgroup_tasks: &'a [(std::path::PathBuf, OwnedFd)],
 }
@@ -77,16 +79,22 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         super::setup_terminal(&ctx.chan, false, spec)?;
     }
     process::limits::apply_rlimits(spec)?;
-    process::limits::apply_oom_score_adj(spec)?;
-    process::lsm::apply(spec)?;
+    // The container's /proc is the one this process now sees: its own
+    // files are written through the runtime's (CVE-2025-52881).
+    process::limits::apply_oom_score_adj(spec, ctx.proc)?;
+    process::lsm::apply(spec, ctx.proc)?;
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     let exec = process::Exec::prepare(spec)?;
-    let deferred_caps = super::switch_user(spec, ctx.seccomp)?;
+    let deferred_caps = super::switch_user(spec, ctx.seccomp, ctx.proc)?;
     // A uid change clears the parent-death signal (kernel rule).
     guard_runtime_death(ctx);
-    // CVE-2024-21626: the cwd is checked to be inside the container's root.
+    // CVE-2024-21626: nothing of the runtime's is left open to walk through
+    // (the cgroup directory, the init's pidfd...) when the cwd is entered
+    // and checked to be inside the container's root, and the program looked
+    // up (see the init).
+    process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd()])?;
     process::enter_cwd(spec)?;
-    let exec = exec.resolve()?;
+    let exec = exec.resolve(ctx.inherited_fds)?;
     process::limits::apply_no_new_privileges(spec)?;
     process::fds::close_on_exec(ctx.inherited_fds)?;
     // The runtime blocked every signal to forward them; the process starts

@@ -41,6 +41,9 @@ pub(crate) struct Context<'a> {
     pub keyring: Option<&'a std::ffi::CStr>,
     /// The compiled linux.seccomp, if any.
     pub seccomp: Option<&'a seccomp::Filter>,
+    /// The runtime's own /proc, opened before the container had mounts:
+    /// every /proc write made for the container goes through it.
+    pub proc: &'a sys::procfs::ProcFs,
     /// The runtime is not the host's root (an unprivileged user, or root
     /// of a user namespace, as under rootless podman), decided before the
     /// clone: inside a new, unmapped user namespace every id reads 65534.
@@ -62,6 +65,10 @@ pub(crate) fn main(ctx: Context<'_>) -> ! {
 /// The container setup, in order. Each line is one step.
 fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     let spec = &ctx.bundle.spec;
+    // Each fault::init_stage is where a test may have the runtime die
+    // (debug builds only; nothing in a release build).
+    let stage = |name| crate::fault::init_stage(&ctx.chan, name);
+    stage("in its namespaces");
     // Before anything of the container's own setup (its sysctls may name
     // a moved interface) and before any hook.
     if spec
@@ -78,23 +85,27 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         sys::process::join_session_keyring(name).context("joining a session keyring")?;
     }
     // Still on the host's /proc, and still privileged enough to lower it.
-    process::limits::apply_oom_score_adj(spec)?;
-    process::lsm::apply(spec)?;
+    process::limits::apply_oom_score_adj(spec, ctx.proc)?;
+    process::lsm::apply(spec, ctx.proc)?;
     // Files and device nodes we create get exactly the modes the config asks for.
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
+    stage("before the mounts");
     let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns, ctx.unprivileged)?;
+    stage("mounted");
     // Hooks see the mounts but not yet the new root.
     let host_pid = create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
     rootfs::enter(root, ctx.no_pivot)?;
-    // Through the container's /proc, before readonlyPaths cover /proc/sys.
-    process::sysctl::apply(spec)?;
+    // In the container's namespaces, through the runtime's own procfs (the
+    // container's could be redirected by its mounts, CVE-2025-52881).
+    process::sysctl::apply(spec, ctx.proc)?;
     // From the container's own devpts, now that /dev/ptmx is the container's.
     if process::terminal::wanted(spec) {
         setup_terminal(&ctx.chan, true, spec)?;
     }
     rootfs::finish(spec)?;
+    stage("in its root, masked");
     // A config without `process` is created; `start` refuses it (runtime spec).
     let exec = spec
         .process()
@@ -107,13 +118,17 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     process::sched::apply(spec, ctx.bundle.scheduler.as_ref())?;
     // The user switch comes after the rootfs (mounts and mknod need root) and
     // before chdir, so the cwd is checked with the user's own permissions.
-    let deferred_caps = switch_user(spec, ctx.seccomp)?;
+    let deferred_caps = switch_user(spec, ctx.seccomp, ctx.proc)?;
+    stage("as its user");
     // A uid change clears the parent-death signal (kernel rule): arm it again.
     arm_parent_death(ctx);
-    // CVE-2024-21626: chdir only now that no host directory fd is left open
-    // to reach through /proc/self/fd, and verify the result is inside the root.
+    // CVE-2024-21626: the cwd is entered and the program looked up only
+    // once no host directory is left open to reach through /proc/self/fd;
+    // the cwd is then verified to be inside the root, and the program
+    // reached without a magic link.
+    process::fds::close_runtime_fds(ctx.inherited_fds, &[ctx.chan.raw_fd(), fifo_fd(ctx)])?;
     process::enter_cwd(spec)?;
-    let exec = exec.map(process::Exec::resolve).transpose()?;
+    let exec = exec.map(|e| e.resolve(ctx.inherited_fds)).transpose()?;
     process::limits::apply_no_new_privileges(spec)?;
     // Close everything but stdio and --preserve-fds at execve.
     process::fds::close_on_exec(ctx.inherited_fds)?;
@@ -124,6 +139,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // before them without no_new_privs, and fails runtime-tools'
     // linux_seccomp). What the init does after this, the profile must allow.
     install_seccomp(&ctx.chan, ctx.seccomp, deferred_caps)?;
+    stage("under seccomp");
     ctx.chan
         .send(&Message::Ready)
         .context("sync: sending ready")?;
@@ -180,9 +196,10 @@ pub(crate) fn setup_terminal(
 fn switch_user(
     spec: &oci_spec::runtime::Spec,
     filter: Option<&seccomp::Filter>,
+    proc: &sys::procfs::ProcFs,
 ) -> Result<Option<process::user::DeferredCaps>, Error> {
     let needs_admin = filter.is_some() && !process::limits::no_new_privileges(spec);
-    process::user::switch(spec, needs_admin)
+    process::user::switch(spec, needs_admin, proc)
 }
 
 /// Installs the seccomp filter, then takes the capability step
@@ -303,6 +320,10 @@ fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(),
 
 fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
     crate::hooks::bundle_state(ctx.id, pid, status, ctx.bundle)
+}
+
+fn fifo_fd(ctx: &Context<'_>) -> std::os::fd::RawFd {
+    std::os::fd::AsRawFd::as_raw_fd(&ctx.fifo)
 }
 
 /// Blocks until `start` writes one byte to exec.fifo.

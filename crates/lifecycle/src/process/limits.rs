@@ -45,11 +45,15 @@ pub fn apply_rlimits(spec: &Spec) -> Result<(), Error> {
 }
 
 /// Writes process.oomScoreAdj for the init (inherited across execve).
-pub fn apply_oom_score_adj(spec: &Spec) -> Result<(), Error> {
+pub fn apply_oom_score_adj(spec: &Spec, proc: &sys::procfs::ProcFs) -> Result<(), Error> {
     let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) else {
         return Ok(());
     };
-    std::fs::write("/proc/self/oom_score_adj", adj.to_string()).context("writing oom_score_adj")
+    proc.write(
+        std::path::Path::new("self/oom_score_adj"),
+        adj.to_string().as_bytes(),
+    )
+    .context("writing oom_score_adj")
 }
 
 /// Whether the config asks for no_new_privs.

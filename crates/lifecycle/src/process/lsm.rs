@@ -2,7 +2,7 @@
 //! the next execve. Applied where the host has the module; a config asking
 //! for one on a host without it is refused by validation.
 
-use std::io::Write;
+use std::path::Path;
 
 use oci_spec::runtime::Spec;
 
@@ -19,31 +19,27 @@ pub fn selinux_enabled() -> bool {
     std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
-/// Sets the AppArmor profile and SELinux label the execve will enter.
-/// Runs before pivot_root, on the host's /proc.
-pub fn apply(spec: &Spec) -> Result<(), Error> {
+/// Sets the AppArmor profile and SELinux label the execve will enter,
+/// through the runtime's own procfs (CVE-2019-16884: a label written
+/// through the container's /proc can be redirected to a file of its
+/// choosing, and the process would run unconfined).
+pub fn apply(spec: &Spec, proc: &sys::procfs::ProcFs) -> Result<(), Error> {
     let Some(p) = spec.process() else {
         return Ok(());
     };
     if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
         // The stacked-LSM path first, then the legacy one.
-        let path = ["/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"]
+        let path = ["self/attr/apparmor/exec", "self/attr/exec"]
             .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .unwrap_or("/proc/self/attr/exec");
-        write_attr(path, &format!("exec {profile}"))
+            .map(Path::new)
+            .find(|p| proc.exists(p))
+            .unwrap_or(Path::new("self/attr/exec"));
+        proc.write(path, format!("exec {profile}").as_bytes())
             .with_context(|| format!("applying AppArmor profile {profile:?}"))?;
     }
     if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
-        write_attr("/proc/self/attr/exec", label)
+        proc.write(Path::new("self/attr/exec"), label.as_bytes())
             .with_context(|| format!("applying SELinux label {label:?}"))?;
     }
     Ok(())
-}
-
-fn write_attr(path: &str, value: &str) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .write_all(value.as_bytes())
 }

@@ -47,7 +47,7 @@ impl Exec {
             .flatten()
             .map(|a| cstr(a, "process.args"))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut env_list: Vec<String> = p.env().clone().unwrap_or_default();
+        let mut env_list = unique_env(p.env().as_deref().unwrap_or_default());
         if !env_list.iter().any(|e| e.starts_with("HOME=")) {
             env_list.push(format!("HOME={}", user::home_of(p.user().uid())));
         }
@@ -73,9 +73,13 @@ impl Exec {
 
     /// Finds the program as execvp would, with the container's PATH, as
     /// the container user: a missing command is reported before `start`.
-    pub fn resolve(mut self) -> Result<Exec, Error> {
+    /// The program must be reached without a magic link (`/proc/PID/fd/N`,
+    /// `root`, `cwd`, `exe`), which could lead out of the container's root
+    /// (CVE-2024-21626's class), except a descriptor the caller passed
+    /// (`inherited`, named as `/proc/self/fd/N` or `/dev/fd/N`).
+    pub fn resolve(mut self, inherited: &[std::os::fd::RawFd]) -> Result<Exec, Error> {
         let arg0 = self.args[0].to_str().unwrap_or_default().to_string();
-        let found = lookup(&arg0, &self.path_var)?;
+        let found = lookup(&arg0, &self.path_var, inherited)?;
         self.program = Some(CString::new(found.as_os_str().as_bytes()).expect("from a CString"));
         Ok(self)
     }
@@ -92,24 +96,49 @@ impl Exec {
     }
 }
 
+/// The environment as runc's init sets it, one os.Setenv per entry: a name
+/// given again (`exec --env` over the config's) keeps its first place and
+/// takes the last value, so getenv() and a shell read the same one.
+fn unique_env(env: &[String]) -> Vec<String> {
+    let name = |e: &str| e.split_once('=').map_or(e, |(n, _)| n).to_string();
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        match out.iter_mut().find(|o| name(o) == name(e)) {
+            Some(slot) => slot.clone_from(e),
+            None => out.push(e.clone()),
+        }
+    }
+    out
+}
+
 /// Looks `cmd` up like Go's exec.LookPath, which runc's error texts follow.
-fn lookup(cmd: &str, path_var: &str) -> Result<PathBuf, Error> {
+fn lookup(cmd: &str, path_var: &str, inherited: &[std::os::fd::RawFd]) -> Result<PathBuf, Error> {
     let not_found = |detail: String| Error::CommandNotFound(format!("exec: {cmd:?}: {detail}"));
     if cmd.contains('/') {
-        return match check_executable(Path::new(cmd)) {
+        let checked = if passed_fd(cmd).is_some_and(|fd| inherited.contains(&fd)) {
+            check_passed_fd(Path::new(cmd))
+        } else {
+            check_executable(Path::new(cmd))
+        };
+        return match checked {
             Ok(()) => Ok(PathBuf::from(cmd)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if e.errno() == libc::ENOENT => {
                 Err(not_found(format!("stat {cmd}: no such file or directory")))
             }
+            Err(e) if e.errno() == libc::ELOOP => Err(Error::Config(format!(
+                "exec: {cmd:?}: the path goes through a magic link (/proc/PID/fd, root, cwd or exe), \
+                 which could lead outside the container's root"
+            ))),
             Err(e) => Err(Error::Io {
                 context: format!("exec: {cmd:?}"),
-                source: e,
+                source: e.into(),
             }),
         };
     }
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = Path::new(dir).join(cmd);
+        // A PATH entry through a magic link is skipped as a missing one.
         if check_executable(&candidate).is_ok() {
             return Ok(candidate);
         }
@@ -117,11 +146,30 @@ fn lookup(cmd: &str, path_var: &str) -> Result<PathBuf, Error> {
     Err(not_found("executable file not found in $PATH".into()))
 }
 
-fn check_executable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)?;
-    if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
-        return Err(std::io::Error::from_raw_os_error(libc::EACCES));
+/// N of `/proc/self/fd/N` or `/dev/fd/N`.
+fn passed_fd(cmd: &str) -> Option<std::os::fd::RawFd> {
+    ["/proc/self/fd/", "/dev/fd/"]
+        .iter()
+        .find_map(|p| cmd.strip_prefix(p))
+        .and_then(|n| n.parse().ok())
+}
+
+/// An executable file reached from the container's root and cwd without a
+/// magic link.
+fn check_executable(path: &Path) -> sys::Result<()> {
+    let fd = sys::fs::openat2(None, path, libc::O_PATH, 0, libc::RESOLVE_NO_MAGICLINKS)?;
+    check_mode(&sys::fs::fstat(std::os::fd::AsFd::as_fd(&fd))?)
+}
+
+/// A descriptor the caller passed, executed by its /proc/self/fd name.
+fn check_passed_fd(path: &Path) -> sys::Result<()> {
+    let fd = sys::fs::openat(None, path, libc::O_PATH, 0)?;
+    check_mode(&sys::fs::fstat(std::os::fd::AsFd::as_fd(&fd))?)
+}
+
+fn check_mode(st: &libc::stat) -> sys::Result<()> {
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR || st.st_mode & 0o111 == 0 {
+        return Err(sys::Error::new("exec", libc::EACCES));
     }
     Ok(())
 }
@@ -151,20 +199,43 @@ mod tests {
     #[test]
     fn lookup_follows_path_and_words_errors_as_runc() {
         assert_eq!(
-            lookup("sh", "/nonexistent:/bin").unwrap(),
+            lookup("sh", "/nonexistent:/bin", &[]).unwrap(),
             PathBuf::from("/bin/sh")
         );
-        let e = lookup("no-such-cmd-xyz", "/bin").unwrap_err();
+        let e = lookup("no-such-cmd-xyz", "/bin", &[]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "exec: \"no-such-cmd-xyz\": executable file not found in $PATH"
         );
         assert_eq!(e.exit_status(), 127);
-        let e = lookup("/no/such", "/bin").unwrap_err();
+        let e = lookup("/no/such", "/bin", &[]).unwrap_err();
         assert!(e.to_string().contains("no such file or directory"));
         assert!(
-            lookup("/etc", "/bin").is_err(),
+            lookup("/etc", "/bin", &[]).is_err(),
             "a directory is not a command"
+        );
+    }
+
+    #[test]
+    fn a_name_given_again_keeps_its_place_and_takes_the_last_value() {
+        let env: Vec<String> = ["A=1", "MY_VAR=from_spec", "B=2", "MY_VAR=from_cli"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(unique_env(&env), ["A=1", "MY_VAR=from_cli", "B=2"]);
+    }
+
+    #[test]
+    fn a_program_reached_through_a_magic_link_is_refused() {
+        // The test's own cwd, reached through /proc/self/cwd: a magic link.
+        let e = lookup("/proc/self/cwd/../../../../../../bin/sh", "/bin", &[]).unwrap_err();
+        assert!(e.to_string().contains("magic link"), "{e}");
+        assert_eq!(
+            lookup("sh", "/proc/self/root/bin:/nonexistent", &[])
+                .unwrap_err()
+                .exit_status(),
+            127,
+            "a PATH entry through a magic link is skipped"
         );
     }
 }

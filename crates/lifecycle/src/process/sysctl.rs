@@ -3,7 +3,6 @@
 //! Only parameters that belong to a namespace the container has of its own
 //! may be set (runc's rule): anything else would change the host.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -34,6 +33,12 @@ pub fn validate(spec: &Spec) -> Result<(), Error> {
     // runtime's own.
     let own = |t: LinuxNamespaceType| linux.namespaces().iter().flatten().any(|n| n.typ() == t);
     for key in sysctl.keys() {
+        // Two sources for one value: runc refuses the sysctl.
+        if key == "kernel.hostname" && spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) {
+            return Err(Error::Config(format!(
+                "sysctl {key:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+            )));
+        }
         let needs = namespace_of(key).ok_or_else(|| {
             Error::Config(format!(
                 "sysctl {key:?} is not in a separate kernel namespace"
@@ -62,9 +67,13 @@ fn namespace_of(key: &str) -> Option<LinuxNamespaceType> {
     None
 }
 
-/// Writes every parameter under /proc/sys (the container's proc, after
-/// pivot_root, before the read-only paths cover /proc/sys).
-pub fn apply(spec: &Spec) -> Result<(), Error> {
+/// Writes every parameter under /proc/sys of the runtime's own procfs
+/// (`proc`), from the init, in its namespaces: which namespace a /proc/sys
+/// file speaks for is decided by the process that opens it. The
+/// container's /proc is never used: a volume at /proc/sys/net (or an
+/// image's /proc that is a symlink to one) would turn the write into one
+/// on a file of the container's choosing (CVE-2025-52881).
+pub fn apply(spec: &Spec, proc: &sys::procfs::ProcFs) -> Result<(), Error> {
     let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
         return Ok(());
     };
@@ -73,12 +82,8 @@ pub fn apply(spec: &Spec) -> Result<(), Error> {
         if key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
             return Err(Error::Config(format!("invalid sysctl key {key:?}")));
         }
-        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("sysctl {key}"))?;
-        f.write_all(value.as_bytes())
+        let path = PathBuf::from("sys").join(key.replace('.', "/"));
+        proc.write(&path, value.as_bytes())
             .with_context(|| format!("sysctl {key}={value}"))?;
     }
     Ok(())

@@ -36,8 +36,16 @@ pub fn wanted(spec: &Spec) -> bool {
 /// process.consoleSize.
 pub fn open(spec: &Spec) -> Result<Pty, Error> {
     let flags = libc::O_RDWR | libc::O_NOCTTY;
-    let master = sys::fs::openat(None, Path::new("/dev/ptmx"), flags, 0)
+    // Inside the root and without a magic link (an image's /dev/ptmx could
+    // lead to the host's through /proc/1/root), and a multiplexer (5:2).
+    let master = crate::rootfs::open_following_in_container(Path::new("/dev/ptmx"), flags, 0)
         .context("opening the container's /dev/ptmx")?;
+    let st = sys::fs::fstat(master.as_fd()).context("checking /dev/ptmx")?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(5, 2) {
+        return Err(Error::Config(
+            "the container's /dev/ptmx is not a pty multiplexer".into(),
+        ));
+    }
     sys::tty::unlock(master.as_fd()).context("unlocking the pty")?;
     // The peer by the master itself: no /dev/pts/N path to swap.
     let slave = sys::tty::open_peer(master.as_fd()).context("opening the pty's terminal")?;
@@ -54,32 +62,31 @@ pub fn open(spec: &Spec) -> Result<Pty, Error> {
 /// a symlink is refused (it could point anywhere).
 pub fn bind_console(pty: &Pty) -> Result<(), Error> {
     let path = Path::new("/dev/console");
-    match sys::fs::openat(
-        None,
+    // Resolved inside the container's root without magic links: an image's
+    // /dev could be a symlink through /proc.
+    match crate::rootfs::open_in_container(
         path,
-        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW,
+        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
         0o666,
     ) {
         Ok(_) => {}
         Err(e) if e.errno() == libc::EEXIST => {}
         Err(e) => return Err(e).context("creating /dev/console"),
     }
-    let target = sys::fs::openat(None, path, libc::O_PATH | libc::O_NOFOLLOW, 0)
-        .context("opening /dev/console")?;
+    let target =
+        crate::rootfs::open_in_container(path, libc::O_PATH, 0).context("opening /dev/console")?;
     let st = sys::fs::fstat(target.as_fd()).context("checking /dev/console")?;
     if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
         return Err(Error::Config(
             "/dev/console in the container is a symlink".into(),
         ));
     }
-    sys::mount::mount(
-        Some(&sys::fs::proc_fd_path(pty.slave.as_fd())),
-        &sys::fs::proc_fd_path(target.as_fd()),
-        None,
-        libc::MS_BIND,
-        None,
-    )
-    .context("binding the terminal over /dev/console")
+    // Attached to the descriptor, never through the container's /proc
+    // (CVE-2025-52565: a /dev/console swapped or redirected during setup).
+    let tree = sys::mount::open_tree_clone_fd(pty.slave.as_fd(), false)
+        .context("binding the terminal over /dev/console")?;
+    sys::mount::move_mount_to(tree.as_fd(), target.as_fd())
+        .context("binding the terminal over /dev/console")
 }
 
 /// Makes the terminal the controlling terminal of this session (the caller

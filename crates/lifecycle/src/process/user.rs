@@ -8,13 +8,17 @@ use crate::error::{Context, Error};
 /// runc's order: bounding set and keepcaps while root, then groups, gid and
 /// uid, then the exact capability sets. With `defer_caps` the permitted
 /// set is kept and the last step is left to the caller (see [`DeferredCaps`]).
-pub fn switch(spec: &Spec, defer_caps: bool) -> Result<Option<DeferredCaps>, Error> {
+pub fn switch(
+    spec: &Spec,
+    defer_caps: bool,
+    proc: &sys::procfs::ProcFs,
+) -> Result<Option<DeferredCaps>, Error> {
     let Some(p) = spec.process() else {
         return Ok(None);
     };
     let caps = super::caps::wanted(spec);
     if let Some(w) = &caps {
-        super::caps::before_user_switch(w)?;
+        super::caps::before_user_switch(w, proc)?;
     } else if defer_caps {
         sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")?;
     }
@@ -103,7 +107,10 @@ pub fn home_of(uid: u32) -> String {
 fn read_regular(path: &std::path::Path, max: u64) -> Option<String> {
     use std::io::Read;
     use std::os::fd::AsFd;
-    let fd = sys::fs::openat(None, path, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+    // Inside the container's root and without a magic link: an image's
+    // /etc/passwd must not read a host file through a runtime descriptor.
+    let fd = crate::rootfs::open_following_in_container(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+        .ok()?;
     let st = sys::fs::fstat(fd.as_fd()).ok()?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return None;

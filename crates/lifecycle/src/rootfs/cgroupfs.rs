@@ -29,6 +29,7 @@ pub fn mount_hierarchies(
         std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
     let flags = opts.flags & !(libc::MS_REMOUNT | libc::MS_BIND | libc::MS_REC);
     let target = resolve::mkdir_all(root, dest, 0o755).context("creating mount target")?;
+    super::mounts::check_target_not_in_procfs(target.as_fd(), dest, fstype)?;
     let unified_only = fstype == "cgroup2"
         || hierarchies.iter().all(|h| h.fstype == "cgroup2")
             && hierarchies

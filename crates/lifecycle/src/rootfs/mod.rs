@@ -2,9 +2,12 @@
 //! configured mount, /dev, and the switch into it with pivot_root.
 //!
 //! Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT)
-//! against a descriptor of the rootfs and mounted through /proc/self/fd, so a
-//! symlink planted in the rootfs cannot redirect a mount onto the host
-//! (CVE-2021-30465).
+//! against a descriptor of the rootfs, so a symlink planted in the rootfs
+//! cannot redirect a mount onto the host (CVE-2021-30465). Before
+//! pivot_root a target is named through the runtime's (the host's)
+//! /proc/self/fd; binds, and every mount after pivot_root, are made
+//! detached and attached to the target's descriptor (move_mount), since the
+//! container's /proc is the container's to shape.
 
 mod cgroupfs;
 mod copyup;
@@ -25,6 +28,7 @@ use crate::spawn::namespaces::Plan;
 use crate::spec::Bundle;
 
 pub use mounts::MountOptions;
+pub use paths::{open_following_in_container, open_in_container};
 
 /// The rootfs, bound onto itself and ready to become `/`.
 pub struct Root {
@@ -166,19 +170,24 @@ pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
 /// root, the root's propagation.
 pub fn finish(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
+    let mut paths = paths::Paths::open().context("opening the container's root")?;
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
         .into_iter()
         .flatten()
     {
-        paths::mask(Path::new(p)).with_context(|| format!("masking {p}"))?;
+        paths
+            .mask(Path::new(p))
+            .with_context(|| format!("masking {p}"))?;
     }
     for p in linux
         .and_then(|l| l.readonly_paths().as_ref())
         .into_iter()
         .flatten()
     {
-        paths::make_readonly(Path::new(p)).with_context(|| format!("making {p} read-only"))?;
+        paths
+            .make_readonly(Path::new(p))
+            .with_context(|| format!("making {p} read-only"))?;
     }
     if spec
         .root()
@@ -186,7 +195,7 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        paths::remount_readonly(Path::new("/"), false).context("making / read-only")?;
+        paths.root_readonly().context("making / read-only")?;
     }
     if let Some(flag) = root_propagation(spec)? {
         sys::mount::mount(None, Path::new("/"), None, flag, None)

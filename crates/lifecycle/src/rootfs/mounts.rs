@@ -124,6 +124,13 @@ impl MountOptions {
         let mut data = Vec::new();
         for opt in options {
             let opt = opt.as_str();
+            // The kernel reads an option up to its first NUL: "ro\0x" would
+            // be neither "ro" nor refused, and a bind would stay writable.
+            if opt.contains('\0') {
+                return Err(Error::Config(format!(
+                    "mount option {opt:?} contains a NUL byte"
+                )));
+            }
             if let Some(&(_, set, flag)) = FLAGS.iter().find(|(n, _, _)| *n == opt) {
                 if set {
                     out.flags |= flag;
@@ -172,81 +179,195 @@ pub fn is_bind(mount: &Mount) -> bool {
             .any(|o| o == "bind" || o == "rbind")
 }
 
+/// The only files under /proc a mount may cover: the ones lxcfs emulates
+/// (runc's list). A mount anywhere else in /proc could hide what the
+/// runtime masks or make read-only, or redirect the runtime's own /proc
+/// paths (CVE-2019-16884, CVE-2019-19921).
+const PROC_MOUNTS_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// runc's rule for destinations inside /proc, on the config's path: /proc
+/// itself takes a procfs (new, or a bind of one), below it only the
+/// allowed files.
+fn check_proc_destination(dest: &Path, mount: &Mount, fstype: &str) -> Result<(), Error> {
+    if dest == Path::new("/proc") {
+        let procfs_bind = is_bind(mount)
+            && mount.source().as_ref().is_some_and(|s| {
+                sys::fs::openat(None, s, libc::O_PATH, 0)
+                    .and_then(|fd| sys::procfs::is_procfs(fd.as_fd()))
+                    .unwrap_or(false)
+            });
+        if fstype == "proc" || procfs_bind {
+            return Ok(());
+        }
+        return Err(Error::Config(format!(
+            "{:?} cannot be mounted because it is not of type proc",
+            dest.display().to_string()
+        )));
+    }
+    if dest.starts_with("/proc") && !PROC_MOUNTS_ALLOWED.iter().any(|p| dest == Path::new(p)) {
+        return Err(Error::Config(format!(
+            "{:?} cannot be mounted because it is inside /proc",
+            dest.display().to_string()
+        )));
+    }
+    Ok(())
+}
+
+/// The same rule on where the target really is: a procfs reached through
+/// a symlink (an image's /proc pointing at a volume's directory) is /proc
+/// all the same.
+pub(super) fn check_target_not_in_procfs(
+    target: BorrowedFd<'_>,
+    dest: &Path,
+    fstype: &str,
+) -> Result<(), Error> {
+    if fstype == "proc" && dest == Path::new("/proc")
+        || PROC_MOUNTS_ALLOWED.iter().any(|p| dest == Path::new(p))
+    {
+        return Ok(());
+    }
+    if sys::procfs::is_procfs(target).context("checking the mount target")? {
+        return Err(Error::Config(format!(
+            "{:?} cannot be mounted because it resolves to a file inside a procfs",
+            dest.display().to_string()
+        )));
+    }
+    Ok(())
+}
+
+/// A procfs or sysfs goes on a real directory of the rootfs: reached
+/// through a symlink, the runtime's later paths into it would follow the
+/// image's choice of where /proc is (CVE-2019-19921; runc's message, where
+/// runc checks the last component only).
+fn check_no_symlink(root: BorrowedFd<'_>, dest: &Path, fstype: &str) -> Result<(), Error> {
+    if fstype != "proc" && fstype != "sysfs" {
+        return Ok(());
+    }
+    match sys::fs::openat2(
+        Some(root),
+        dest,
+        libc::O_PATH,
+        0,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS,
+    ) {
+        Err(e) if e.errno() == libc::ELOOP => Err(Error::Config(format!(
+            "filesystem {fstype:?} must be mounted on ordinary directory ({} goes through a symlink in the rootfs)",
+            dest.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Performs mount number `index` of the config.
 pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error> {
     let opts = MountOptions::parse(mount.options().as_deref().unwrap_or_default())?;
     let dest = resolve::normalize(mount.destination());
     let fstype = mount.typ().as_deref().unwrap_or("none");
+    check_proc_destination(&dest, mount, fstype)?;
+    check_no_symlink(ctx.root, &dest, fstype)?;
     if is_bind(mount) {
         let userns = ctx.idmap_userns.get(index).and_then(|u| u.as_ref());
-        bind(ctx, mount, &dest, &opts, userns)?;
+        bind(ctx, mount, &dest, &opts, userns)
     } else if fstype == "cgroup" || fstype == "cgroup2" {
         cgroupfs::mount_hierarchies(ctx.root, &dest, &opts, fstype, ctx.in_cgroupns)?;
-    } else {
-        let target = resolve::mkdir_all(ctx.root, &dest, 0o755).context("creating mount target")?;
-        let src = mount
-            .source()
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(fstype));
-        let mut flags = opts.flags & !libc::MS_REMOUNT;
-        let hidden = if opts.copyup {
-            if fstype != "tmpfs" {
-                return Err(Error::Config(format!(
-                    "tmpcopyup needs a tmpfs mount, not {fstype}"
-                )));
-            }
-            // Filled while writable, made read-only after.
-            flags &= !libc::MS_RDONLY;
-            let fd = sys::fs::open_in_root(ctx.root, &dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-                .context("opening the directory to copy up")?;
-            Some(fd)
-        } else {
-            None
-        };
-        let data = tmpfs_data(fstype, &opts.data, target.as_fd())?;
-        let r = m::mount(
-            Some(&src),
-            &sys::fs::proc_fd_path(target.as_fd()),
-            Some(fstype),
-            flags,
-            Some(&data),
-        );
-        match r {
-            // sysfs belongs to the network namespace; a user namespace that
-            // does not own one may not mount it, so bind the host's, as runc.
-            Err(e) if e.errno() == libc::EPERM && fstype == "sysfs" && ctx.in_userns => {
-                let host = Path::new("/sys");
-                let f = libc::MS_BIND | libc::MS_REC | (flags & libc::MS_RDONLY);
-                m::mount(
-                    Some(host),
-                    &sys::fs::proc_fd_path(target.as_fd()),
-                    None,
-                    f,
-                    None,
-                )
-                .context("binding /sys")?;
-            }
-            other => other.context(format!("mounting {fstype}"))?,
+        if opts.propagation.is_empty() && !opts.has_recursive() {
+            return Ok(());
         }
-        if let Some(hidden) = hidden {
-            let fresh =
-                sys::fs::open_in_root(ctx.root, &dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-                    .context("opening the new tmpfs")?;
-            super::copyup::copy_tree(hidden.as_fd(), fresh.as_fd()).context("tmpcopyup")?;
-            if opts.flags & libc::MS_RDONLY != 0 {
-                let at = sys::fs::proc_fd_path(fresh.as_fd());
-                m::mount(
-                    None,
-                    &at,
-                    None,
-                    libc::MS_REMOUNT | (opts.flags & !libc::MS_REMOUNT),
-                    Some(&opts.data),
-                )
-                .context("making the copied-up tmpfs read-only")?;
-            }
+        let mounted = resolve::open(ctx.root, &dest).context("opening mount")?;
+        apply_after(mounted.as_fd(), &opts)
+    } else {
+        new_fs(ctx, mount, &dest, &opts, fstype)
+    }
+}
+
+/// A mount of a filesystem (not a bind): tmpfs, proc, sysfs, mqueue...
+fn new_fs(
+    ctx: &Ctx<'_>,
+    mount: &Mount,
+    dest: &Path,
+    opts: &MountOptions,
+    fstype: &str,
+) -> Result<(), Error> {
+    let target = resolve::mkdir_all(ctx.root, dest, 0o755).context("creating mount target")?;
+    check_target_not_in_procfs(target.as_fd(), dest, fstype)?;
+    let src = mount
+        .source()
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(fstype));
+    let mut flags = opts.flags & !libc::MS_REMOUNT;
+    let hidden = if opts.copyup {
+        if fstype != "tmpfs" {
+            return Err(Error::Config(format!(
+                "tmpcopyup needs a tmpfs mount, not {fstype}"
+            )));
+        }
+        // Filled while writable, made read-only after.
+        flags &= !libc::MS_RDONLY;
+        let fd = sys::fs::open_in_root(ctx.root, dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+            .context("opening the directory to copy up")?;
+        Some(fd)
+    } else {
+        None
+    };
+    let data = tmpfs_data(fstype, &opts.data, target.as_fd())?;
+    let r = m::mount(
+        Some(&src),
+        &sys::fs::proc_fd_path(target.as_fd()),
+        Some(fstype),
+        flags,
+        Some(&data),
+    );
+    match r {
+        // sysfs belongs to the network namespace; a user namespace that
+        // does not own one may not mount it, so bind the host's, as runc.
+        Err(e) if e.errno() == libc::EPERM && fstype == "sysfs" && ctx.in_userns => {
+            let host = Path::new("/sys");
+            let f = libc::MS_BIND | libc::MS_REC | (flags & libc::MS_RDONLY);
+            m::mount(
+                Some(host),
+                &sys::fs::proc_fd_path(target.as_fd()),
+                None,
+                f,
+                None,
+            )
+            .context("binding /sys")?;
+        }
+        other => other.context(format!("mounting {fstype}"))?,
+    }
+    if let Some(hidden) = hidden {
+        // Looked up again, inside the root: a descriptor of the target
+        // names the directory under the new mount, not the mount.
+        let fresh = sys::fs::open_in_root(ctx.root, dest, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+            .context("opening the new tmpfs")?;
+        super::copyup::copy_tree(hidden.as_fd(), fresh.as_fd()).context("tmpcopyup")?;
+        if opts.flags & libc::MS_RDONLY != 0 {
+            let at = sys::fs::proc_fd_path(fresh.as_fd());
+            m::mount(
+                None,
+                &at,
+                None,
+                libc::MS_REMOUNT | (opts.flags & !libc::MS_REMOUNT),
+                Some(&opts.data),
+            )
+            .context("making the copied-up tmpfs read-only")?;
         }
     }
-    apply_after(ctx.root, &dest, &opts)
+    if opts.propagation.is_empty() && !opts.has_recursive() {
+        return Ok(());
+    }
+    let mounted = resolve::open(ctx.root, dest).context("opening mount")?;
+    apply_after(mounted.as_fd(), opts)
 }
 
 /// A tmpfs without `mode=` takes the mode of the directory it covers, as
@@ -299,6 +420,7 @@ fn bind(
         resolve::create_file(ctx.root, dest).context("creating mount target")?;
     }
     let target = resolve::open(ctx.root, dest).context("opening mount target")?;
+    check_target_not_in_procfs(target.as_fd(), dest, "bind")?;
     if let Some(userns) = userns {
         let recursive = opts.flags & libc::MS_REC != 0 || opts.idmap == Some(true);
         return super::idmap::bind(
@@ -309,22 +431,75 @@ fn bind(
             attrs_of(opts.flags),
         );
     }
-    let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
-    m::mount(
-        Some(&sys::fs::proc_fd_path(src.as_fd())),
-        &sys::fs::proc_fd_path(target.as_fd()),
-        None,
-        flags,
-        None,
-    )
-    .context("bind mount")?;
-    // A bind ignores every other flag: they take a remount of the new mount.
+    // CVE-2021-30465's mechanics: the copy is made and given its flags
+    // (ro, nosuid, ...) while detached, then attached to the target's
+    // descriptor. A bind followed by a remount of the path would look the
+    // destination up again, and a volume swapped for a symlink meanwhile
+    // would have the remount land elsewhere and the bind stay writable.
+    let tree =
+        m::open_tree_clone_fd(src.as_fd(), opts.flags & libc::MS_REC != 0).context("bind mount")?;
+    // A bind ignores every other flag: they are set on the copy.
     let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     if extra != 0 {
-        let mounted = resolve::open(ctx.root, dest).context("opening mount")?;
-        remount(mounted.as_fd(), extra).context("applying bind mount options")?;
+        set_bind_flags(tree.as_fd(), extra).context("applying bind mount options")?;
     }
-    Ok(())
+    if opts.has_recursive() {
+        m::mount_setattr_recursive(tree.as_fd(), &opts.recursive)
+            .context("setting recursive mount attributes")?;
+    }
+    m::move_mount_to(tree.as_fd(), target.as_fd()).context("bind mount")?;
+    set_propagation(tree.as_fd(), opts)
+}
+
+/// Gives the detached bind `tree` exactly the flags `flags` names, as a
+/// bind remount does (the atime mode is kept unless named). A user
+/// namespace may not clear flags that lock the source mount (nosuid,
+/// nodev, noexec, ro, atime): on EPERM they are kept.
+fn set_bind_flags(tree: BorrowedFd<'_>, flags: libc::c_ulong) -> sys::Result<()> {
+    let all = m::MOUNT_ATTR_RDONLY
+        | m::MOUNT_ATTR_NOSUID
+        | m::MOUNT_ATTR_NODEV
+        | m::MOUNT_ATTR_NOEXEC
+        | m::MOUNT_ATTR_NODIRATIME;
+    let mut attr = MountAttr {
+        attr_set: attrs_of(flags) & !m::MOUNT_ATTR__ATIME,
+        ..Default::default()
+    };
+    attr.attr_clr = all & !attr.attr_set;
+    let atime = [
+        (libc::MS_NOATIME, m::MOUNT_ATTR_NOATIME),
+        (libc::MS_STRICTATIME, m::MOUNT_ATTR_STRICTATIME),
+        (libc::MS_RELATIME, m::MOUNT_ATTR_RELATIME),
+    ]
+    .into_iter()
+    .find(|(ms, _)| flags & ms != 0);
+    if let Some((_, mode)) = atime {
+        attr.attr_clr |= m::MOUNT_ATTR__ATIME;
+        attr.attr_set |= mode;
+    }
+    match m::set_tree_attr(tree, &attr, false) {
+        Err(e) if e.errno() == libc::EPERM => {
+            let st = sys::fs::mount_flags_of(tree)?;
+            let locked = [
+                (libc::ST_NOSUID, m::MOUNT_ATTR_NOSUID),
+                (libc::ST_NODEV, m::MOUNT_ATTR_NODEV),
+                (libc::ST_NOEXEC, m::MOUNT_ATTR_NOEXEC),
+                (libc::ST_RDONLY, m::MOUNT_ATTR_RDONLY),
+                (libc::ST_NODIRATIME, m::MOUNT_ATTR_NODIRATIME),
+            ]
+            .iter()
+            .filter(|(st_flag, _)| st & st_flag != 0)
+            .fold(0, |a, (_, at)| a | at);
+            attr.attr_clr &= !locked;
+            if atime.is_some() {
+                // The atime mode of a locked mount stays as it is.
+                attr.attr_clr &= !m::MOUNT_ATTR__ATIME;
+                attr.attr_set &= !m::MOUNT_ATTR__ATIME;
+            }
+            m::set_tree_attr(tree, &attr, false)
+        }
+        other => other,
+    }
 }
 
 type Maps = Vec<oci_spec::runtime::LinuxIdMapping>;
@@ -392,19 +567,25 @@ pub fn remount(fd: BorrowedFd<'_>, flags: libc::c_ulong) -> sys::Result<()> {
     }
 }
 
-/// Propagation and recursive attributes, applied to the finished mount.
-fn apply_after(root: BorrowedFd<'_>, dest: &Path, opts: &MountOptions) -> Result<(), Error> {
-    if opts.propagation.is_empty() && !opts.has_recursive() {
-        return Ok(());
-    }
-    let fd = resolve::open(root, dest).context("opening mount")?;
-    for flag in &opts.propagation {
-        m::mount(None, &sys::fs::proc_fd_path(fd.as_fd()), None, *flag, None)
-            .context("setting mount propagation")?;
-    }
+/// Propagation and recursive attributes, applied to the finished mount
+/// `mounted`.
+fn apply_after(mounted: BorrowedFd<'_>, opts: &MountOptions) -> Result<(), Error> {
     if opts.has_recursive() {
-        m::mount_setattr_recursive(fd.as_fd(), &opts.recursive)
+        m::mount_setattr_recursive(mounted, &opts.recursive)
             .context("setting recursive mount attributes")?;
+    }
+    set_propagation(mounted, opts)
+}
+
+/// The propagation options, in order, on the mount `mounted`.
+fn set_propagation(mounted: BorrowedFd<'_>, opts: &MountOptions) -> Result<(), Error> {
+    for flag in &opts.propagation {
+        let attr = MountAttr {
+            propagation: flag & !libc::MS_REC,
+            ..Default::default()
+        };
+        m::set_tree_attr(mounted, &attr, flag & libc::MS_REC != 0)
+            .context("setting mount propagation")?;
     }
     Ok(())
 }
@@ -447,6 +628,12 @@ mod tests {
             m::MOUNT_ATTR_RDONLY | m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NOATIME
         );
         assert_eq!(o.recursive.attr_clr, m::MOUNT_ATTR__ATIME);
+    }
+
+    #[test]
+    fn an_option_with_a_nul_byte_is_refused() {
+        let e = MountOptions::parse(&["ro\0x".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("NUL"), "{e}");
     }
 
     #[test]

@@ -1,37 +1,108 @@
 //! maskedPaths and readonlyPaths, applied after pivot_root, so every path
 //! resolves inside the container.
+//!
+//! Nothing here goes through /proc/self/fd: after pivot_root that is the
+//! container's /proc, which a config mount (a volume over /proc/self/fd, an
+//! image's /proc that is a symlink to a volume) can fill with symlinks of
+//! its choosing, and a mask or read-only bind would land on the decoy
+//! instead. The mounts are made detached and attached to the descriptor of
+//! their target with move_mount, which no path lookup can redirect.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use super::mounts::remount;
+use sys::mount::{self as m, MountAttr};
 
-/// Hides `path`: a directory under an empty read-only tmpfs, a file under
-/// /dev/null. A path that does not exist needs no hiding.
-pub fn mask(path: &Path) -> sys::Result<()> {
-    let fd = match sys::fs::openat(None, path, libc::O_PATH | libc::O_NOFOLLOW, 0) {
-        Err(e) if e.errno() == libc::ENOENT => return Ok(()),
-        other => other?,
-    };
-    let is_dir = sys::fs::fstat(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    let target = sys::fs::proc_fd_path(fd.as_fd());
-    if is_dir {
-        return sys::mount::mount(
-            Some(Path::new("tmpfs")),
-            &target,
-            Some("tmpfs"),
-            libc::MS_RDONLY,
-            None,
-        );
+/// Opens `path` in the container's root (this process's `/`, after
+/// pivot_root): symlinks stay inside it and magic links are refused; the
+/// last component is not followed.
+pub fn open_in_container(
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> sys::Result<OwnedFd> {
+    open_following_in_container(path, flags | libc::O_NOFOLLOW, mode)
+}
+
+/// [`open_in_container`], following a last component that is a symlink
+/// (inside the root too).
+pub fn open_following_in_container(
+    path: &Path,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> sys::Result<OwnedFd> {
+    let root = sys::fs::openat(None, Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    sys::fs::open_in_root(root.as_fd(), path, flags, mode)
+}
+
+/// The container's root (after pivot_root) for the masks and read-only
+/// paths, opened once, with its /dev/null once a file needs masking.
+pub struct Paths {
+    root: OwnedFd,
+    null: Option<OwnedFd>,
+}
+
+impl Paths {
+    pub fn open() -> sys::Result<Paths> {
+        let root = sys::fs::openat(None, Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        Ok(Paths { root, null: None })
     }
-    // Bind only a /dev/null that really is the null device: a rootfs could
-    // plant a file there to be shown in place of /proc/kcore.
-    let null = sys::fs::openat(
-        None,
-        Path::new("/dev/null"),
-        libc::O_PATH | libc::O_NOFOLLOW,
-        0,
-    )?;
+
+    /// `path` inside the root, the last component not followed; `None`
+    /// when it does not exist (nothing to hide or protect).
+    fn target(&self, path: &Path) -> sys::Result<Option<OwnedFd>> {
+        let flags = libc::O_PATH | libc::O_NOFOLLOW;
+        match sys::fs::open_in_root(self.root.as_fd(), path, flags, 0) {
+            Err(e) if e.errno() == libc::ENOENT => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Hides `path`: a directory under an empty read-only tmpfs, a file
+    /// under /dev/null. A path that does not exist needs no hiding.
+    pub fn mask(&mut self, path: &Path) -> sys::Result<()> {
+        let Some(target) = self.target(path)? else {
+            return Ok(());
+        };
+        let is_dir = sys::fs::fstat(target.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let tree = if is_dir {
+            m::detached_fs(c"tmpfs", m::MOUNT_ATTR_RDONLY)?
+        } else {
+            if self.null.is_none() {
+                self.null = Some(null_device(self.root.as_fd())?);
+            }
+            let null = self.null.as_ref().map(|n| n.as_fd());
+            m::open_tree_clone_fd(null.expect("opened above"), false)?
+        };
+        m::move_mount_to(tree.as_fd(), target.as_fd())
+    }
+
+    /// Binds `path` (and the mounts below it) onto itself read-only;
+    /// missing paths are skipped. The flags are set on the detached copy,
+    /// so the path is never writable through the new mount, not even for a
+    /// moment.
+    pub fn make_readonly(&self, path: &Path) -> sys::Result<()> {
+        let Some(target) = self.target(path)? else {
+            return Ok(());
+        };
+        let tree = m::open_tree_clone_fd(target.as_fd(), true)?;
+        m::set_tree_attr(tree.as_fd(), &readonly(), true)?;
+        m::move_mount_to(tree.as_fd(), target.as_fd())
+    }
+
+    /// Makes the root mount read-only, keeping its other flags (the locked
+    /// ones of a user namespace among them).
+    pub fn root_readonly(&self) -> sys::Result<()> {
+        m::set_tree_attr(self.root.as_fd(), &readonly(), false)
+    }
+}
+
+/// The container's /dev/null, only if it really is the null device: a
+/// rootfs could plant a file (or a symlink, CVE-2025-31133) there to be
+/// shown in place of /proc/kcore or to have the mask land elsewhere.
+fn null_device(root: std::os::fd::BorrowedFd<'_>) -> sys::Result<OwnedFd> {
+    let flags = libc::O_PATH | libc::O_NOFOLLOW;
+    let null = sys::fs::open_in_root(root, Path::new("/dev/null"), flags, 0)?;
     let st = sys::fs::fstat(null.as_fd())?;
     if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(1, 3) {
         return Err(sys::Error::new(
@@ -39,29 +110,12 @@ pub fn mask(path: &Path) -> sys::Result<()> {
             libc::EINVAL,
         ));
     }
-    sys::mount::mount(
-        Some(&sys::fs::proc_fd_path(null.as_fd())),
-        &target,
-        None,
-        libc::MS_BIND,
-        None,
-    )
+    Ok(null)
 }
 
-/// Binds `path` onto itself read-only; missing paths are skipped.
-pub fn make_readonly(path: &Path) -> sys::Result<()> {
-    let fd = match sys::fs::openat(None, path, libc::O_PATH | libc::O_NOFOLLOW, 0) {
-        Err(e) if e.errno() == libc::ENOENT => return Ok(()),
-        other => other?,
-    };
-    let at = sys::fs::proc_fd_path(fd.as_fd());
-    sys::mount::mount(Some(&at), &at, None, libc::MS_BIND | libc::MS_REC, None)?;
-    remount_readonly(path, true)
-}
-
-/// Remounts the mount at `path` read-only, keeping its locked flags.
-pub fn remount_readonly(path: &Path, recursive: bool) -> sys::Result<()> {
-    let fd = sys::fs::openat(None, path, libc::O_PATH, 0)?;
-    let rec = if recursive { libc::MS_REC } else { 0 };
-    remount(fd.as_fd(), libc::MS_RDONLY | rec)
+fn readonly() -> MountAttr {
+    MountAttr {
+        attr_set: m::MOUNT_ATTR_RDONLY,
+        ..Default::default()
+    }
 }

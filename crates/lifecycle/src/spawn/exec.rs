@@ -126,6 +126,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
         None => (Vec::new(), None),
     };
     let into = into.as_ref().map(|f| f.as_fd());
+    let proc = sys::procfs::ProcFs::open().context("opening the runtime's /proc")?;
     let one = sys::process::SingleThreaded::check().context("clone3 of the exec process")?;
     let (fork, placed) = match sys::process::fork_child(one, 0, into) {
         // The clone is counted against pids.max; a process moved in is not.
@@ -147,6 +148,7 @@ pub fn spawn(req: Request<'_>) -> Result<(i32, Option<OwnedFd>), Error> {
                 chan: child_end,
                 inherited_fds: req.inherited_fds,
                 seccomp: seccomp.as_ref(),
+                proc: &proc,
                 cgroup_tasks: if placed { &tasks } else { &[] },
             })
         }

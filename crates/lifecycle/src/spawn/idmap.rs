@@ -30,7 +30,12 @@ struct Map<'a> {
 }
 
 /// Writes the maps of `pid`.
-pub fn write_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<(), Error> {
+pub fn write_maps(
+    proc: &sys::procfs::ProcFs,
+    pid: i32,
+    uid: &[LinuxIdMapping],
+    gid: &[LinuxIdMapping],
+) -> Result<(), Error> {
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::Config(
             "a new user namespace needs linux.uidMappings and linux.gidMappings".into(),
@@ -54,9 +59,9 @@ pub fn write_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> R
     for m in &maps {
         if euid == 0 || is_own_id_only(m.maps, m.own) {
             if euid != 0 && m.file == "gid_map" {
-                write_proc(pid, "setgroups", "deny")?;
+                write_proc(proc, pid, "setgroups", "deny")?;
             }
-            write_proc(pid, m.file, &format_map(m.maps))?;
+            write_proc(proc, pid, m.file, &format_map(m.maps))?;
         } else {
             run_helper(pid, m)?;
         }
@@ -70,9 +75,12 @@ fn is_own_id_only(maps: &[LinuxIdMapping], own: u32) -> bool {
     matches!(maps, [m] if m.host_id() == own && m.size() == 1)
 }
 
-fn write_proc(pid: i32, file: &str, text: &str) -> Result<(), Error> {
-    let path = format!("/proc/{pid}/{file}");
-    std::fs::write(&path, text).with_context(|| format!("writing {path}"))
+/// Through the runtime's verified procfs, as every /proc write it makes
+/// for a container.
+fn write_proc(proc: &sys::procfs::ProcFs, pid: i32, file: &str, text: &str) -> Result<(), Error> {
+    let path = format!("{pid}/{file}");
+    proc.write(std::path::Path::new(&path), text.as_bytes())
+        .with_context(|| format!("writing /proc/{path}"))
 }
 
 /// `newuidmap PID ID HOSTID SIZE...`: its exit status and stderr are the
@@ -124,6 +132,7 @@ fn run_helper(pid: i32, m: &Map<'_>) -> Result<(), Error> {
 }
 /// Writes `linux.timeOffsets` to /proc/PID/timens_offsets.
 pub fn write_time_offsets(
+    proc: &sys::procfs::ProcFs,
     pid: i32,
     offsets: &HashMap<String, LinuxTimeOffset>,
 ) -> Result<(), Error> {
@@ -143,8 +152,7 @@ pub fn write_time_offsets(
     if text.is_empty() {
         return Ok(());
     }
-    let path = format!("/proc/{pid}/timens_offsets");
-    std::fs::write(&path, text).with_context(|| format!("writing {path}"))
+    write_proc(proc, pid, "timens_offsets", &text)
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let flags = if plan.single_stage() { plan.new } else { 0 };
 
     let unprivileged = sys::process::unprivileged();
+    let proc = sys::procfs::ProcFs::open().context("opening the runtime's /proc")?;
     let one = sys::process::SingleThreaded::check().context("clone3 of the container init")?;
     // In the container's cgroup for the clone only (see cgroup.rs).
     let in_cgroup = req.cgroup.map(crate::cgroup::ForClone::enter).transpose()?;
@@ -132,11 +133,13 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
                 no_pivot: req.no_pivot,
                 keyring: req.keyring.as_deref(),
                 seccomp: seccomp.as_ref(),
+                proc: &proc,
                 unprivileged,
             })
         }
         sys::process::Fork::Parent(pid) => pid,
     };
+    crate::fault::step("init cloned");
     if let Some(g) = in_cgroup {
         if let Err(e) = g.leave() {
             kill_and_reap(first);
@@ -152,7 +155,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         console: None,
         devices: netdev::Moved::default(),
     };
-    drive(&mut guard, first, req.id, req.bundle, req.console)?;
+    drive(&mut guard, first, req.id, req.bundle, req.console, &proc)?;
     Ok(guard)
 }
 
@@ -163,14 +166,23 @@ fn drive(
     id: &str,
     bundle: &Bundle,
     console: Option<crate::process::terminal::ConsoleTo<'_>>,
+    proc: &sys::procfs::ProcFs,
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
         let (msg, fd) = match init.chan.recv_with_fd() {
             Ok(m) => m,
-            Err(RecvError::Closed) => return Err(Error::InitDied(reap_status(first))),
+            Err(RecvError::Closed) => return Err(died_without_word(first, bundle)),
             Err(e) => return Err(Error::InitDied(Some(e.to_string()))),
         };
+        if let Message::FaultStage(_) = msg {
+            // The init is at the stage a test asked for: die there.
+            crate::fault::kill_runtime();
+            continue;
+        }
+        // Each message is a step of its own: the runtime killed with the
+        // init waiting for the answer.
+        crate::fault::step(format_args!("sync message {msg:?}"));
         match msg {
             Message::RequestIdMaps => {
                 let uid = linux
@@ -179,7 +191,7 @@ fn drive(
                 let gid = linux
                     .and_then(|l| l.gid_mappings().clone())
                     .unwrap_or_default();
-                idmap::write_maps(first, &uid, &gid)?;
+                idmap::write_maps(proc, first, &uid, &gid)?;
                 init.chan
                     .send(&Message::IdMapsWritten)
                     .context("sync: id maps")?;
@@ -188,7 +200,7 @@ fn drive(
                 let offsets = linux
                     .and_then(|l| l.time_offsets().clone())
                     .unwrap_or_default();
-                idmap::write_time_offsets(first, &offsets)?;
+                idmap::write_time_offsets(proc, first, &offsets)?;
                 init.chan
                     .send(&Message::TimeOffsetsWritten)
                     .context("sync: time offsets")?;
@@ -267,6 +279,25 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     crate::hooks::run_all("createRuntime", create_runtime, &state("creating"))
 }
 
+/// An init that died without a word. Killed by a signal under a seccomp
+/// profile, the likely cause is a syscall the profile denies that the init
+/// makes after installing it (which AFTER_SECCOMP does not cover): it can
+/// then neither report nor exit, and dies of SIGSYS or SIGSEGV.
+fn died_without_word(first: i32, bundle: &Bundle) -> Error {
+    let status = reap_status(first);
+    let seccomp = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    match status {
+        Some(s) if seccomp.is_some() && s.starts_with("killed by signal") => Error::InitDied(Some(
+            format!("{s}; does the seccomp profile deny a syscall the init needs?"),
+        )),
+        other => Error::InitDied(other),
+    }
+}
+
 /// How the first child ended, for the message when it died without a word.
 fn reap_status(pid: i32) -> Option<String> {
     match sys::process::waitpid(pid, false) {
@@ -299,6 +330,22 @@ pub(crate) fn raise(fd: OwnedFd, min: i32) -> Result<OwnedFd, Error> {
     sys::fs::dup_at_least(fd.as_fd(), min).context("moving a descriptor")
 }
 
+/// The syscalls the init and an exec process make between installing the
+/// filter and the execve (init/mod.rs, init/exec.rs, from install_seccomp
+/// on): the sync messages, clearing the parent-death signal, the read of
+/// exec.fifo, the signal reset, the execve, and exit on failure.
+const AFTER_SECCOMP: &[&str] = &[
+    "sendto",
+    "recvfrom",
+    "recvmsg",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "execve",
+    "exit_group",
+];
+
 /// The container's seccomp filter, compiled for this kernel.
 pub(crate) fn compile_seccomp(
     spec: &oci_spec::runtime::Spec,
@@ -310,5 +357,52 @@ pub(crate) fn compile_seccomp(
     if filter.notifies && profile.listener_path().is_none() {
         return Err(Error::Config("seccomp listenerPath is not set".into()));
     }
+    // Under a filter that denies them the init could not even report or
+    // exit (exit_group fails too): it died of SIGSEGV, unexplained.
+    let denied = filter.denies(AFTER_SECCOMP);
+    if !denied.is_empty() {
+        return Err(Error::Config(format!(
+            "seccomp: the profile denies {}, which the container init needs after installing it \
+             (to report to the runtime, wait for start and execve the process)",
+            denied.join(", ")
+        )));
+    }
     Ok(Some(filter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(profile: serde_json::Value) -> oci_spec::runtime::Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.0",
+            "linux": {"seccomp": profile}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_profile_denying_the_inits_last_calls_is_refused() {
+        let e = compile_seccomp(&spec_with(
+            serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO"}),
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("denies sendto"), "{e}");
+        let e = compile_seccomp(&spec_with(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_KILL"}]
+        })))
+        .unwrap_err();
+        assert!(e.to_string().contains("denies execve"), "{e}");
+    }
+
+    #[test]
+    fn podmans_default_profile_passes() {
+        let profile: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../seccomp/tests/data/podman-default.oci.json"
+        ))
+        .unwrap();
+        assert!(compile_seccomp(&spec_with(profile)).unwrap().is_some());
+    }
 }

@@ -54,6 +54,8 @@
 //!        x  end-of-file: execve succeeded (close-on-exec)  |  execve
 //!
 //!   At any step the init may send Error{errno, chain} instead and exit.
+//!   In a debug build a test may have it send FaultStage(N) at a stage of
+//!   its setup, for the runtime to die there (fault.rs).
 //!   End-of-file on either side means the peer died: the init exits, the
 //!   runtime reports the failure and cleans up.
 //! ```
@@ -123,6 +125,10 @@ pub enum Message {
     Parked,
     /// init → runtime: setup failed.
     Error(InitError),
+    /// init → runtime, in a debug build's fault injection only
+    /// (`CORTEN_FAULT_INIT_STAGE`, see fault.rs): the init is at this stage
+    /// of its setup; the runtime kills itself and the init goes on.
+    FaultStage(u32),
 }
 
 /// One end of the channel.
@@ -154,6 +160,12 @@ impl std::fmt::Display for RecvError {
 }
 
 impl Channel {
+    /// The socket's descriptor number (kept open in a child that closes
+    /// the rest).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.fd)
+    }
+
     /// Wraps a connected SOCK_SEQPACKET socket.
     pub fn new(fd: OwnedFd) -> Self {
         Channel { fd }

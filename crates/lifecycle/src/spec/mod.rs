@@ -1,9 +1,13 @@
 //! Loading a bundle: config.json read, pre-passed, parsed and validated.
 
 mod prepass;
+mod read;
+mod saved;
 mod validate;
 
-pub use validate::{has_limits, shares_host_mounts};
+pub use read::{read_file, read_stream, MAX_JSON_BYTES};
+pub use saved::{load_saved, save, SAVED_CONFIG};
+pub use validate::{check_user, has_limits, shares_host_mounts};
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +31,8 @@ pub struct Bundle {
     pub warnings: Vec<String>,
     /// process.scheduler (which oci-spec cannot parse).
     pub scheduler: Option<crate::process::sched::Scheduler>,
+    /// The config's bytes as read: what `create` saves for `exec`.
+    pub source: Vec<u8>,
 }
 
 /// Reads, pre-passes, parses and validates `<dir>/config.json`.
@@ -36,7 +42,7 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
         reason: e.to_string(),
     })?;
     let path = dir.join("config.json");
-    let text = std::fs::read(&path).map_err(|e| Error::Bundle {
+    let text = read_file(&path).map_err(|e| Error::Bundle {
         path: path.clone(),
         reason: io_reason(&e),
     })?;
@@ -49,6 +55,24 @@ pub fn load(dir: &Path) -> Result<Bundle, Error> {
 /// when the container shares the host's mounts). The fuzz target
 /// `config` drives this.
 pub fn from_bytes(text: &[u8], dir: PathBuf, origin: &Path) -> Result<Bundle, Error> {
+    let (spec, warnings, scheduler) = parse(text, origin)?;
+    let rootfs = validate::check(&spec, &dir)?;
+    Ok(Bundle {
+        dir,
+        spec,
+        rootfs,
+        warnings,
+        scheduler,
+        source: text.to_vec(),
+    })
+}
+
+/// Pre-passes and parses the config `text`, without checking it against
+/// the filesystem: (spec, warnings, process.scheduler).
+fn parse(
+    text: &[u8],
+    origin: &Path,
+) -> Result<(Spec, Vec<String>, Option<crate::process::sched::Scheduler>), Error> {
     let value: serde_json::Value = serde_json::from_slice(text)
         .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
     let prepass::Prepassed {
@@ -58,14 +82,7 @@ pub fn from_bytes(text: &[u8], dir: PathBuf, origin: &Path) -> Result<Bundle, Er
     } = prepass::run(value)?;
     let spec: Spec = serde_json::from_value(value)
         .map_err(|e| Error::Config(format!("{}: {e}", origin.display())))?;
-    let rootfs = validate::check(&spec, &dir)?;
-    Ok(Bundle {
-        dir,
-        spec,
-        rootfs,
-        warnings,
-        scheduler,
-    })
+    Ok((spec, warnings, scheduler))
 }
 
 /// A process JSON (`exec --process`), through the same pre-pass as
@@ -81,8 +98,13 @@ pub fn parse_process(
     ),
     Error,
 > {
-    let process: serde_json::Value = serde_json::from_slice(text)
+    let mut process: serde_json::Value = serde_json::from_slice(text)
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    // runc runs a process without `user` as uid 0, gid 0 (Go's zero value).
+    if let Some(p) = process.as_object_mut() {
+        p.entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
     let prepassed = prepass::run(serde_json::json!({ "process": process }))?;
     let process = prepassed.value.get("process").cloned().unwrap_or_default();
     let process = serde_json::from_value(process)

@@ -67,6 +67,9 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         }
     }
     refuse_unimplemented(spec)?;
+    check_names_need_uts(spec)?;
+    check_user_ids(spec)?;
+    check_hook_paths(spec)?;
     crate::process::sysctl::validate(spec)?;
     if !shares_host_mounts(spec) {
         return Ok(std::path::absolute(&rootfs).unwrap_or(rootfs));
@@ -82,6 +85,88 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         ));
     }
     Ok(rootfs)
+}
+
+/// hostname and domainname are set in the init's UTS namespace: without
+/// one of the container's own that is the host's (runc's rule; 1.2 adds
+/// domainname).
+fn check_names_need_uts(spec: &Spec) -> Result<(), Error> {
+    let own_uts = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Uts);
+    if own_uts {
+        return Ok(());
+    }
+    for (field, value) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if value.as_deref().is_some_and(|v| !v.is_empty()) {
+            return Err(Error::Config(format!(
+                "unable to set {field} without a private UTS namespace"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The largest id runc accepts. (uid_t)-1 in particular means "unchanged"
+/// to setresuid: the process would keep the init's root and its
+/// capabilities.
+const MAX_ID: u32 = i32::MAX as u32;
+
+fn check_user_ids(spec: &Spec) -> Result<(), Error> {
+    match spec.process() {
+        Some(p) => check_user(p.user()),
+        None => Ok(()),
+    }
+}
+
+/// process.user's ids (the config's or an exec's), in runc's range.
+pub fn check_user(user: &oci_spec::runtime::User) -> Result<(), Error> {
+    let ids = [user.uid(), user.gid()]
+        .into_iter()
+        .chain(user.additional_gids().iter().flatten().copied());
+    for id in ids {
+        if id > MAX_ID {
+            return Err(Error::Config(format!(
+                "process.user: uids and gids must be in range 0-{MAX_ID} (got {id})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Hook paths are absolute (runtime spec): a relative one would be
+/// looked up where the runtime happens to be, or through PATH.
+fn check_hook_paths(spec: &Spec) -> Result<(), Error> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)]
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (name, list) in lists {
+        for (i, h) in list.iter().flatten().enumerate() {
+            if !h.path().is_absolute() {
+                return Err(Error::Config(format!(
+                    "hooks.{name}[{i}].path {:?} must be an absolute path",
+                    h.path().display().to_string()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A field corten does not apply yet is an error, never silently ignored:

@@ -29,10 +29,43 @@ pub fn check(pid: i32, start_time: u64) -> ProcState {
     }
 }
 
+/// Whether `pid` has been sent SIGKILL or is exiting: it is alive only
+/// until the kernel has finished tearing it down (for a pid namespace's
+/// init, that includes killing and reaping everything else in it).
+pub fn dying(pid: i32) -> bool {
+    // PF_EXITING in the flags (stat field 9): do_exit has begun.
+    const PF_EXITING: u64 = 0x4;
+    let exiting = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| parse_flags(&t))
+        .is_some_and(|f| f & PF_EXITING != 0);
+    exiting || sigkill_pending(pid)
+}
+
+/// SIGKILL in the pending sets (/proc/PID/status SigPnd, ShdPnd): sent,
+/// not yet acted on.
+fn sigkill_pending(pid: i32) -> bool {
+    let bit = 1u64 << (libc::SIGKILL - 1);
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("SigPnd:")
+                .or_else(|| l.strip_prefix("ShdPnd:"))
+        })
+        .any(|mask| u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & bit != 0))
+}
+
 /// (state, starttime) of `pid`.
 fn stat_fields(pid: i32) -> Option<(char, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text)
+}
+
+/// The flags (field 9), counted from the last ')' as in [`parse_stat`].
+fn parse_flags(text: &str) -> Option<u64> {
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(6)?.parse().ok()
 }
 
 /// The command name (field 2) may hold spaces and parentheses, so the fields
@@ -56,6 +89,7 @@ mod tests {
     fn parses_names_with_spaces_and_parens() {
         let line = "123 (a) b (c) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
         assert_eq!(parse_stat(line), Some(('S', 98765)));
+        assert_eq!(parse_flags(line), Some(4194560));
     }
 
     #[test]
@@ -65,5 +99,6 @@ mod tests {
         assert_eq!(check(me, start), ProcState::Alive);
         assert_eq!(check(me, start + 1), ProcState::Gone);
         assert_eq!(check(0, start), ProcState::Gone);
+        assert!(!dying(me));
     }
 }

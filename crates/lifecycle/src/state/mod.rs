@@ -7,6 +7,13 @@
 //!             lock        held by every command that changes the container
 //!             state.json  written to a temp file and renamed over, under the lock
 //!             exec.fifo   present from create until start
+//!             cgroup.json the cgroup directories create is about to make,
+//!                         written before it makes them: what a create
+//!                         killed before state.json leaves is known
+//!             config.json 0600, the config as create took it, for `exec`
+//!             host-mounts.json  without a mount namespace: the rootfs and
+//!                         the mount that was on it before, written before
+//!                         the init mounts anything on the host
 //! ```
 //! The locks are POSIX record locks: they belong to the process holding
 //! them, so the container init (a clone of `create`) never holds one.
@@ -24,13 +31,28 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Context, Error};
 #[doc(hidden)]
 pub use liveness::parse_stat;
-pub use liveness::{check as liveness_check, process_start_time, ProcState};
+pub use liveness::{check as liveness_check, dying, process_start_time, ProcState};
 
 /// The file `start` writes to release a created container's init.
 pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 const CREATE_LOCK: &str = "create.lock";
+const CGROUP_PLAN: &str = "cgroup.json";
+/// See [`Locked::record_host_mounts`].
+const HOST_MOUNTS_PLAN: &str = "host-mounts.json";
+/// The config as `create` took it (spec::save), which `exec` starts from.
+pub const SAVED_CONFIG: &str = "config.json";
+
+/// The longest file name (NAME_MAX).
+const NAME_MAX: usize = 255;
+/// The most bytes any file name corten makes adds to an id. Names made from
+/// an id are the state directory `<root>/<id>` and the default cgroup leaf
+/// `corten/<id>`: the id itself. Temp and trash names are made without it,
+/// and the keyring `_ses.<id>` is no file name (its limit is 4095 bytes).
+const LONGEST_ID_AFFIX: usize = 0;
+/// The longest id `create` accepts: every name made from it still fits.
+pub const MAX_ID_LEN: usize = NAME_MAX - LONGEST_ID_AFFIX;
 
 /// What corten remembers about a container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -114,22 +136,29 @@ pub struct Locked {
 }
 
 impl Store {
-    /// The store at `root`, created 0700 if missing.
+    /// The store at `root`. It is made (0700) by the first `create`: a
+    /// missing root holds no container, and a command about one that does
+    /// not exist writes nothing (a read-only or full filesystem is fine).
     pub fn open(root: &Path) -> Result<Store, Error> {
         let root = std::path::absolute(root).with_context(|| format!("root {}", root.display()))?;
-        if !root.is_dir() {
-            if let Some(parent) = root.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            match private_dir().create(&root) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(e).with_context(|| format!("creating root {}", root.display()))
-                }
-                _ => {}
-            }
-        }
         Ok(Store { root })
+    }
+
+    fn make_root(&self) -> Result<(), Error> {
+        let root = &self.root;
+        if root.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = root.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        match private_dir().create(root) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                Err(e).with_context(|| format!("creating root {}", root.display()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The store's directory.
@@ -141,6 +170,7 @@ impl Store {
     /// refused without touching it.
     pub fn create(&self, id: &str) -> Result<Locked, Error> {
         validate_id(id)?;
+        self.make_root()?;
         // Creates take turns from mkdir until the new container's lock is
         // held, so an abandoned directory can be told from one being made.
         let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
@@ -212,9 +242,16 @@ impl Store {
     /// (a directory without state or lock). Returns whether there was one.
     pub fn reclaim(&self, id: &str) -> Result<bool, Error> {
         validate_id(id)?;
+        let dir = self.root.join(id);
+        // Looked at before the lock, whose file may not exist yet: `delete
+        // -f` of a missing id writes nothing, and so works on a full disk.
+        // A create that makes the directory meanwhile holds its lock, so
+        // there would be nothing to reclaim anyway.
+        if !dir.is_dir() {
+            return Ok(false);
+        }
         let guard = open_lock_file(&self.root.join(CREATE_LOCK), true)?;
         sys::fs::lock_record(guard.as_fd(), true).context("locking the state root")?;
-        let dir = self.root.join(id);
         if !dir.is_dir() {
             return Ok(false);
         }
@@ -243,7 +280,7 @@ fn open_lock_file(path: &Path, create: bool) -> Result<OwnedFd, Error> {
 /// anything (its init exits when the sync channel closes): remove it so
 /// the id can be used again. Returns whether it was removed.
 fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
-    if dir.join(STATE_FILE).exists() {
+    if dir.join(STATE_FILE).exists() || !holds_only_what_create_makes(dir)? {
         return Ok(false);
     }
     match open_lock_file(&dir.join(LOCK_FILE), false) {
@@ -259,8 +296,34 @@ fn reclaim_abandoned(dir: &Path) -> Result<bool, Error> {
     if dir.join(STATE_FILE).exists() {
         return Ok(false);
     }
+    release_unfinished(dir)?;
     std::fs::remove_dir_all(dir)
         .with_context(|| format!("removing abandoned {}", dir.display()))?;
+    Ok(true)
+}
+
+/// Whether every entry of `dir` is a file `create` makes before it saves
+/// the state. Anything else is not an abandoned create's: a directory of a
+/// --root shared with other files (`--root / delete -f usr` removed /usr).
+fn holds_only_what_create_makes(dir: &Path) -> Result<bool, Error> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let made = [
+            LOCK_FILE,
+            CGROUP_PLAN,
+            EXEC_FIFO,
+            SAVED_CONFIG,
+            HOST_MOUNTS_PLAN,
+        ]
+        .contains(&name.as_ref())
+            || (name.starts_with(&format!(".{STATE_FILE}.")) && name.ends_with(".tmp"));
+        if !made || entry.file_type().is_ok_and(|t| t.is_dir()) {
+            return Ok(false);
+        }
+    }
     Ok(true)
 }
 
@@ -294,6 +357,49 @@ fn lock(dir: PathBuf) -> Result<Locked, Error> {
     Ok(Locked { dir, _lock: fd })
 }
 
+/// The cgroup a create planned (see [`Locked::record_cgroup_plan`]); a
+/// torn file (killed while writing it) was written before anything was
+/// made, so it counts as none.
+fn read_cgroup_plan(dir: &Path) -> Result<Option<cgroups::Placement>, Error> {
+    read_plan(dir, CGROUP_PLAN)
+}
+
+/// What a create killed before it saved the state made, by the plans it
+/// recorded first: the cgroup directories (whose release waits for the
+/// dying init), then, without a mount namespace, its mounts on the host.
+fn release_unfinished(dir: &Path) -> Result<(), Error> {
+    if let Some(plan) = read_cgroup_plan(dir)? {
+        crate::cgroup::release_unfinished(&plan)?;
+    }
+    if let Some(plan) = read_plan::<HostMounts>(dir, HOST_MOUNTS_PLAN)? {
+        if let Some(id) = crate::rootfs::host::top_mount_id(&plan.rootfs)? {
+            if Some(id) != plan.before {
+                crate::rootfs::host::release(&plan.rootfs, id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plan file of a create (written before what it names was made); a torn
+/// one counts as none.
+fn read_plan<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<T>, Error> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Where a create without a mount namespace mounts on the host.
+#[derive(Serialize, Deserialize)]
+struct HostMounts {
+    rootfs: PathBuf,
+    /// The mount on the rootfs before the create (not the container's).
+    before: Option<u64>,
+}
+
 /// A state.json's bytes as a [`State`] (the fuzz target `state` drives it).
 pub fn parse(bytes: &[u8]) -> Result<State, serde_json::Error> {
     serde_json::from_slice(bytes)
@@ -321,6 +427,35 @@ impl Locked {
         read_state(&self.dir)
     }
 
+    /// Records, before they are made, the cgroup directories this create
+    /// will make: a create killed before it saves its state leaves them
+    /// for `delete` or the next create of the id to find. Not synced: it
+    /// only matters while the machine stays up.
+    pub fn record_cgroup_plan(&self, plan: &cgroups::Placement) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(plan).map_err(|e| Error::Config(e.to_string()))?;
+        let path = self.dir.join(CGROUP_PLAN);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Without a mount namespace: the rootfs on which the init is about to
+    /// mount, and the mount that was on it before, so that the mounts of a
+    /// create killed before it saves the state are found and detached.
+    pub fn record_host_mounts(&self, rootfs: &Path, before: Option<u64>) -> Result<(), Error> {
+        let plan = HostMounts {
+            rootfs: rootfs.to_path_buf(),
+            before,
+        };
+        let bytes = serde_json::to_vec(&plan).map_err(|e| Error::Config(e.to_string()))?;
+        let path = self.dir.join(HOST_MOUNTS_PLAN);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Removes what a create that never saved its state made (see
+    /// [`Locked::record_cgroup_plan`], [`Locked::record_host_mounts`]).
+    pub fn release_unfinished(&self) -> Result<(), Error> {
+        release_unfinished(&self.dir)
+    }
+
     /// Writes `state` atomically: a temp file, fsync'd, renamed over the old one.
     pub fn save(&self, state: &State) -> Result<(), Error> {
         let bytes = serde_json::to_vec(state).map_err(|e| Error::Config(e.to_string()))?;
@@ -331,14 +466,14 @@ impl Locked {
     /// renamed, under the lock, to a name no id can have: a `create` of the
     /// same id never sees it half-removed (and reclaims nothing of it).
     pub fn remove(self) -> Result<(), Error> {
-        let name = self
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Not derived from the id, so that every id that fits a file name
+        // can be deleted ('~' is in no id, and `ids` skips it).
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let doomed = self
             .dir
-            .with_file_name(format!("{name}~deleted.{}", std::process::id()));
+            .with_file_name(format!("~deleted.{}.{stamp}", std::process::id()));
         std::fs::rename(&self.dir, &doomed)
             .with_context(|| format!("removing {}", self.dir.display()))?;
         std::fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
@@ -400,8 +535,10 @@ pub fn validate_id(id: &str) -> Result<(), Error> {
     if id == "." || id == ".." {
         return bad("it names a directory");
     }
-    if id.len() > 1024 {
-        return bad("it is longer than 1024 bytes");
+    if id.len() > MAX_ID_LEN {
+        // Checked before anything is made: a longer id could be created
+        // but its directory never renamed or removed again.
+        return bad("file name too long: an id is at most 255 bytes");
     }
     if !id
         .bytes()
@@ -419,6 +556,7 @@ mod tests {
     fn temp_store(tag: &str) -> Store {
         let dir = std::env::temp_dir().join(format!("corten-store-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         Store::open(&dir).unwrap()
     }
 
@@ -451,6 +589,25 @@ mod tests {
         }
     }
 
+    /// Issue 18.9: ids of 243-255 bytes were created but never deleted.
+    #[test]
+    fn an_id_as_long_as_a_file_name_is_created_and_removed() {
+        let store = temp_store("longid");
+        let id = "x".repeat(MAX_ID_LEN);
+        let c = store.create(&id).unwrap();
+        c.save(&sample(&id)).unwrap();
+        c.remove().unwrap();
+        assert!(matches!(store.lock(&id), Err(Error::NotExist(_))));
+        let longer = "x".repeat(MAX_ID_LEN + 1);
+        assert!(matches!(store.create(&longer), Err(Error::InvalidId(..))));
+        assert_eq!(
+            std::fs::read_dir(store.root()).unwrap().count(),
+            1,
+            "create.lock only"
+        );
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
     #[test]
     fn duplicate_id_is_refused_and_state_kept() {
         let store = temp_store("dup");
@@ -459,6 +616,17 @@ mod tests {
         drop(first);
         assert!(matches!(store.create("c1"), Err(Error::Exists(_))));
         assert_eq!(store.read("c1").unwrap().unwrap().id, "c1");
+        std::fs::remove_dir_all(store.root()).unwrap();
+    }
+
+    #[test]
+    fn a_directory_holding_anything_create_does_not_make_is_not_reclaimed() {
+        let store = temp_store("foreign");
+        let dir = store.root().join("usr");
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        assert!(!store.reclaim("usr").unwrap());
+        assert!(matches!(store.create("usr"), Err(Error::Exists(_))));
+        assert!(dir.join("bin").is_dir());
         std::fs::remove_dir_all(store.root()).unwrap();
     }
 
