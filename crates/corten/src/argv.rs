@@ -101,29 +101,18 @@ pub fn utf8(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>, OsS
 
 /// Rewrites `args` (without argv[0]) into the forms clap accepts.
 pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    keep_last(rewrite(args))
+    let (args, flags) = rewrite(args);
+    keep_last(args, &flags)
 }
 
-/// Drops all but the last occurrence of each flag in [`LAST_WINS`] (all in
-/// `--name=value` or `--name value` form after [`rewrite`]).
-fn keep_last(args: Vec<String>) -> Vec<String> {
-    let tail = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    let name_of = |a: &str| {
-        let flag = a.strip_prefix("--")?;
-        let name = flag.split('=').next().unwrap_or(flag);
-        LAST_WINS.contains(&name).then(|| name.to_string())
-    };
-    // (index, takes the next arg as its value)
-    let mut seen: Vec<(String, usize, bool)> = Vec::new();
-    let mut i = 0;
-    while i < tail {
-        if let Some(name) = name_of(&args[i]) {
-            let separate = !args[i].contains('=');
-            seen.push((name, i, separate));
-            i += usize::from(separate);
-        }
-        i += 1;
-    }
+/// Where [`rewrite`] put a flag of [`LAST_WINS`]: its name, its index, and
+/// whether its value is the next argument.
+type Occurrence = (&'static str, usize, bool);
+
+/// Drops all but the last occurrence of each flag in [`LAST_WINS`], as
+/// [`rewrite`] found them: a flag's value that looks like one of them (the
+/// bundle of `-b --root`) is a value, not a flag to drop.
+fn keep_last(args: Vec<String>, seen: &[Occurrence]) -> Vec<String> {
     let mut drop = vec![false; args.len()];
     for (k, (name, idx, separate)) in seen.iter().enumerate() {
         if seen[k + 1..].iter().any(|(n, _, _)| n == name) {
@@ -140,10 +129,14 @@ fn keep_last(args: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
+/// The arguments in clap's forms, and where the [`LAST_WINS`] flags are.
+fn rewrite(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<Occurrence>) {
     let mut out = Vec::new();
+    let mut last_wins = Vec::new();
     let mut subcommand: Option<String> = None;
     let mut positionals_after_sub = 0;
+    // Whether `--` has been written as the separator (not as a flag's value).
+    let mut separated = false;
     let args: Vec<String> = args.into_iter().collect();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -158,10 +151,9 @@ fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
             .is_some_and(|s| POSITIONAL_TAIL.contains(&s))
             && positionals_after_sub >= 1
         {
-            if matches!(subcommand.as_deref(), Some("ps" | "exec"))
-                && !out.iter().any(|a| a == "--")
-            {
+            if matches!(subcommand.as_deref(), Some("ps" | "exec")) && !separated {
                 out.push("--".into());
+                separated = true;
             }
             out.push(arg);
             continue;
@@ -193,6 +185,10 @@ fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
                 continue;
             }
             if VALUED.contains(&name) {
+                if let Some(n) = LAST_WINS.iter().find(|n| **n == name) {
+                    let separate = value.is_none() && !args.as_slice().is_empty();
+                    last_wins.push((*n, out.len(), separate));
+                }
                 match value {
                     Some(v) => out.push(format!("--{name}={v}")),
                     None => {
@@ -227,7 +223,7 @@ fn rewrite(args: impl IntoIterator<Item = String>) -> Vec<String> {
         }
         out.push(arg);
     }
-    out
+    (out, last_wins)
 }
 
 /// The flag name of `--name[=v]` or of a single-dash long flag `-name[=v]`
@@ -256,6 +252,33 @@ mod tests {
         let args = [OsString::from("state"), bad.clone()];
         assert_eq!(utf8(args), Err(bad));
         assert_eq!(utf8([OsString::from("list")]), Ok(vec!["list".to_string()]));
+    }
+
+    /// keep_last parsed the rewritten argv again and took a flag's value
+    /// for a flag: `-r --log x list --log y` lost `--log x`, and `-r` took
+    /// `list` as its value; `--bundle --root` dropped the real `--root /a`
+    /// (found by the fuzz target argv, normalising twice).
+    #[test]
+    fn a_value_that_looks_like_a_repeated_flag_is_a_value() {
+        let args = ["--root", "/a", "create", "--bundle", "--root", "c1"];
+        assert_eq!(n(&args), args);
+        let args = ["-r", "--log", "x", "list", "--log", "y"];
+        assert_eq!(n(&args), args);
+        // A real repeated flag still keeps its last value only.
+        assert_eq!(
+            n(&["--log", "a", "-b", "--log", "--log=b", "list"]),
+            ["-b", "--log", "--log=b", "list"]
+        );
+    }
+
+    /// A flag's value `--` is not the separator: exec's command still gets
+    /// one, so that its flags stay its own.
+    #[test]
+    fn a_value_dashdash_is_not_the_separator() {
+        assert_eq!(
+            n(&["exec", "--cwd", "--", "c1", "ls", "-l"]),
+            ["exec", "--cwd", "--", "c1", "--", "ls", "-l"]
+        );
     }
 
     #[test]
