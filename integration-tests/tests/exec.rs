@@ -514,6 +514,9 @@ fn exec_cgroup_joins_a_sub_cgroup() {
             "other controllers stay: {}",
             out.stdout
         );
+        // A controller the host has no hierarchy for, as runc (issue 17).
+        b.corten(&["exec", "--cgroup", "nosuch:sub", &id, "true"])
+            .fails_with(255, "unknown controller nosuch");
     }
     b.corten(&["exec", "--cgroup", "nosuch", &id, "true"])
         .fails_with(255, "no such sub-cgroup");

@@ -281,6 +281,22 @@ impl Manager for V1 {
     }
 
     fn join_sub(&self, pid: i32, subs: &[(Option<String>, PathBuf)]) -> Result<()> {
+        let known = |c: &str| {
+            self.dirs
+                .iter()
+                .any(|(h, _)| h.has(c) || (c == "unified" && h.fstype == "cgroup2"))
+        };
+        // A controller no hierarchy has is refused, as runc refuses it,
+        // rather than the process left in the container's own cgroup there.
+        if let Some(c) = subs
+            .iter()
+            .filter_map(|(c, _)| c.as_deref())
+            .find(|c| !known(c))
+        {
+            return Err(Error::Invalid(format!(
+                "--cgroup: unknown controller {c} (no hierarchy of this host has it)"
+            )));
+        }
         for (h, dir) in &self.dirs {
             let sub = subs
                 .iter()
