@@ -551,3 +551,24 @@ fn masked_path_that_is_a_symlink_loop_fails_the_create() {
         .fails_with(1, "too many levels of symbolic links");
     b.assert_clean(&id);
 }
+
+/// /proc may be a bind of a procfs, its source relative to the bundle as
+/// every bind source is (it was looked up relative to the caller's cwd and
+/// refused as "not of type proc").
+#[test]
+fn proc_bound_from_a_source_relative_to_the_bundle_is_allowed() {
+    let mut b = Bundle::new("procbind");
+    std::os::unix::fs::symlink("/proc", b.dir.join("hostproc")).unwrap();
+    b.config_mut(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/proc");
+        mounts.insert(
+            0,
+            json!({"destination": "/proc", "type": "bind", "source": "hostproc", "options": ["rbind"]}),
+        );
+        c["linux"]["maskedPaths"] = json!([]);
+        c["linux"]["readonlyPaths"] = json!([]);
+    });
+    b.set_args(&["true"]);
+    b.run_ok();
+}

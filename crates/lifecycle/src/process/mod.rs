@@ -99,13 +99,22 @@ impl Exec {
 /// The environment as runc's init sets it, one os.Setenv per entry: a name
 /// given again (`exec --env` over the config's) keeps its first place and
 /// takes the last value, so getenv() and a shell read the same one.
+/// One map lookup per entry: engines pass thousands (a pod's service
+/// links), and this runs on every create.
 fn unique_env(env: &[String]) -> Vec<String> {
-    let name = |e: &str| e.split_once('=').map_or(e, |(n, _)| n).to_string();
+    fn name(e: &str) -> &str {
+        e.split_once('=').map_or(e, |(n, _)| n)
+    }
+    let mut at: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(env.len());
     let mut out: Vec<String> = Vec::with_capacity(env.len());
     for e in env {
-        match out.iter_mut().find(|o| name(o) == name(e)) {
-            Some(slot) => slot.clone_from(e),
-            None => out.push(e.clone()),
+        match at.get(name(e)) {
+            Some(&i) => out[i].clone_from(e),
+            None => {
+                at.insert(name(e), out.len());
+                out.push(e.clone());
+            }
         }
     }
     out

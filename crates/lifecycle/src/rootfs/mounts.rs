@@ -201,11 +201,17 @@ const PROC_MOUNTS_ALLOWED: &[&str] = &[
 /// runc's rule for destinations inside /proc, on the config's path: /proc
 /// itself takes a procfs (new, or a bind of one), below it only the
 /// allowed files.
-fn check_proc_destination(dest: &Path, mount: &Mount, fstype: &str) -> Result<(), Error> {
+fn check_proc_destination(
+    dest: &Path,
+    mount: &Mount,
+    fstype: &str,
+    bundle: &Path,
+) -> Result<(), Error> {
     if dest == Path::new("/proc") {
+        // A bind source is relative to the bundle, as bind() takes it.
         let procfs_bind = is_bind(mount)
             && mount.source().as_ref().is_some_and(|s| {
-                sys::fs::openat(None, s, libc::O_PATH, 0)
+                sys::fs::openat(None, &bundle.join(s), libc::O_PATH, 0)
                     .and_then(|fd| sys::procfs::is_procfs(fd.as_fd()))
                     .unwrap_or(false)
             });
@@ -276,7 +282,7 @@ pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error
     let opts = MountOptions::parse(mount.options().as_deref().unwrap_or_default())?;
     let dest = resolve::normalize(mount.destination());
     let fstype = mount.typ().as_deref().unwrap_or("none");
-    check_proc_destination(&dest, mount, fstype)?;
+    check_proc_destination(&dest, mount, fstype, ctx.bundle)?;
     check_no_symlink(ctx.root, &dest, fstype)?;
     if is_bind(mount) {
         let userns = ctx.idmap_userns.get(index).and_then(|u| u.as_ref());
