@@ -145,6 +145,35 @@ fn stdio_is_inherited() {
 }
 
 #[test]
+fn stdio_pipes_belong_to_the_process_user_so_dev_stdin_reopens() {
+    let mut b = Bundle::new("stdio-owner");
+    b.config_mut(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}));
+    // /dev/stdin is a reopen of the pipe: a 0600 pipe of root's refuses
+    // uid 1000 unless the pipe was given to it, as runc gives it.
+    b.set_sh("cat /dev/stdin; stat -L -c %u:%g /proc/self/fd/0 /proc/self/fd/1");
+    let (rx, tx) = std::io::pipe().unwrap();
+    let mut tx = File::from(std::os::fd::OwnedFd::from(tx));
+    std::io::Write::write_all(&mut tx, b"through-the-pipe\n").unwrap();
+    drop(tx);
+    let id = b.id();
+    let dir = b.dir_str();
+    let out = b
+        .call(&["run", "--bundle", &dir, &id])
+        .stdin_from(File::from(std::os::fd::OwnedFd::from(rx)))
+        .output();
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"through-the-pipe"), "{}", out.stdout);
+    assert_eq!(lines.get(1), Some(&"1000:0"), "the pipe's owner");
+    // stdout is a file of the caller's (runc's foreground run puts a pipe
+    // of its own between): a host file is never given to the container.
+    if !skip_if_runc("runc relays a foreground run's stdout through its own pipe") {
+        assert_eq!(lines.get(2), Some(&"0:0"), "the caller's file is untouched");
+    }
+    b.assert_clean(&id);
+}
+
+#[test]
 fn only_stdio_fds_are_open() {
     let mut b = Bundle::new("fds");
     let r = b.run_report();

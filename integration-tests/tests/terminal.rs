@@ -40,6 +40,28 @@ fn read_all(master: OwnedFd) -> String {
     String::from_utf8_lossy(&out).replace("\r\n", "\n")
 }
 
+/// Creates `id` with a console socket, starts it and returns what its
+/// terminal printed until the init ended.
+fn init_terminal_output(b: &Bundle, id: &str) -> String {
+    let sock = b.root.join("console.sock");
+    let _ = std::fs::remove_file(&sock);
+    let receiver = console_receiver(sock.clone());
+    b.corten(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        &b.dir_str(),
+        id,
+    ])
+    .ok();
+    let master = receiver.join().unwrap();
+    b.start(id);
+    let out = read_all(master);
+    b.wait_status(id, "stopped");
+    out
+}
+
 #[test]
 fn the_init_gets_a_pty_from_the_console_socket_with_its_size() {
     let mut b = Bundle::new("tty-init");
@@ -51,22 +73,8 @@ fn the_init_gets_a_pty_from_the_console_socket_with_its_size() {
         "stty size; tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo stdio-is-tty; \
          grep -c ' /dev/console ' /proc/self/mountinfo; ps -o tty= -p $$ 2>/dev/null; exit 3",
     );
-    let sock = b.root.join("console.sock");
-    let receiver = console_receiver(sock.clone());
     let id = b.id();
-    b.corten(&[
-        "create",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "--bundle",
-        &b.dir_str(),
-        &id,
-    ])
-    .ok();
-    let master = receiver.join().unwrap();
-    b.start(&id);
-    let out = read_all(master);
-    b.wait_status(&id, "stopped");
+    let out = init_terminal_output(&b, &id);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first(), Some(&"30 100"), "consoleSize: {out}");
     assert!(
@@ -79,6 +87,26 @@ fn the_init_gets_a_pty_from_the_console_socket_with_its_size() {
     b.assert_clean(&id);
 }
 
+/// Runs `sh -c script` in `id` with `exec -t -d` and `flags` and returns
+/// what its terminal printed. A console socket goes with a detached exec,
+/// as runc requires.
+fn exec_terminal_output(b: &Bundle, id: &str, flags: &[&str], script: &str) -> String {
+    let sock = b.root.join("exec-console.sock");
+    let _ = std::fs::remove_file(&sock);
+    let receiver = console_receiver(sock.clone());
+    let mut args = vec![
+        "exec",
+        "-t",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    args.extend([id, "sh", "-c", script]);
+    b.corten(&args).ok();
+    read_all(receiver.join().unwrap())
+}
+
 #[test]
 fn exec_tty_gets_its_own_pty() {
     let mut b = Bundle::new("tty-exec");
@@ -86,21 +114,7 @@ fn exec_tty_gets_its_own_pty() {
     let id = b.id();
     b.create(&id);
     b.start(&id);
-    let sock = b.root.join("exec-console.sock");
-    let receiver = console_receiver(sock.clone());
-    let out = b.corten(&[
-        "exec",
-        "-t",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        &id,
-        "sh",
-        "-c",
-        "tty; [ -t 0 ] && echo stdin-is-tty; exit 5",
-    ]);
-    let master = receiver.join().unwrap();
-    let printed = read_all(master);
-    out.code_is(5);
+    let printed = exec_terminal_output(&b, &id, &[], "tty; [ -t 0 ] && echo stdin-is-tty");
     let lines: Vec<&str> = printed.lines().collect();
     assert!(
         lines.first().is_some_and(|l| l.starts_with("/dev/pts/")),
@@ -130,12 +144,31 @@ fn terminal_and_console_socket_go_together() {
     b.assert_clean(&id);
     b.config_mut(|c| c["process"]["terminal"] = json!(false));
     let sock = b.root.join("unused.sock");
-    create(&b, &id, &["--console-socket", sock.to_str().unwrap()])
-        .fails_with(1, "cannot use console socket if runc will not allocate tty");
+    create(&b, &id, &["--console-socket", sock.to_str().unwrap()]).fails_with(
+        1,
+        "cannot use console socket if runc will not detach or allocate tty",
+    );
+    b.assert_clean(&id);
+    // A foreground run joins the caller's terminal: a console socket is
+    // refused there too.
+    b.config_mut(|c| c["process"]["terminal"] = json!(true));
+    let dir = b.dir_str();
+    b.corten(&[
+        "run",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        &dir,
+        &id,
+    ])
+    .fails_with(
+        1,
+        "cannot use console socket if runc will not detach or allocate tty",
+    );
     b.assert_clean(&id);
     // A console socket nobody listens on: the create fails and is undone.
     b.config_mut(|c| c["process"]["terminal"] = json!(true));
-    create(&b, &id, &["--console-socket", sock.to_str().unwrap()]).fails_with(1, "console socket");
+    create(&b, &id, &["--console-socket", sock.to_str().unwrap()]).fails_with(1, "unused.sock");
     b.assert_clean(&id);
 }
 
@@ -239,5 +272,32 @@ fn dev_console_that_is_a_symlink_is_refused() {
         &id,
     ])
     .fails_with(1, "/dev/console");
+    b.assert_clean(&id);
+}
+
+/// Owner and mode of the process's terminal, as `uid:gid mode`.
+const TTY_OWNER: &str = "stat -c '%u:%g %a' $(tty); exit 0";
+
+#[test]
+fn terminal_belongs_to_the_process_user() {
+    let mut b = Bundle::new("tty-owner");
+    b.config_mut(|c| {
+        c["process"]["terminal"] = json!(true);
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
+    });
+    b.set_sh(TTY_OWNER);
+    let id = b.id();
+    let init = init_terminal_output(&b, &id);
+    b.delete(&id);
+
+    b.config_mut(|c| c["process"]["terminal"] = json!(false));
+    b.set_args(&[PROBE, "wait-signal"]);
+    b.create(&id);
+    b.start(&id);
+    let exec = exec_terminal_output(&b, &id, &["--user", "1001:1002"], TTY_OWNER);
+    // The group is devpts' (gid=5, tty), as runc leaves it.
+    assert_eq!(init.trim(), "1000:5 620", "the init's terminal");
+    assert_eq!(exec.trim(), "1001:5 620", "the exec process's terminal");
+    b.delete_force(&id);
     b.assert_clean(&id);
 }

@@ -426,6 +426,14 @@ pub fn is_open(fd: RawFd) -> bool {
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+/// One of this process's standard descriptors (0, 1, 2), if it is open.
+pub fn stdio(fd: RawFd) -> Option<BorrowedFd<'static>> {
+    // SAFETY: only 0..=2 are borrowed, and only while open; the runtime
+    // never closes its stdio, and a caller that dup2()s over one keeps the
+    // number valid.
+    ((0..=2).contains(&fd) && is_open(fd)).then(|| unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
 /// Duplicates `fd` to the lowest free descriptor `>= min`, close-on-exec.
 /// Used to keep our own descriptors out of the range `--preserve-fds` hands
 /// to the container.

@@ -217,8 +217,10 @@ pub(crate) fn passed_fds(count: u32) -> Vec<std::os::fd::RawFd> {
         .collect()
 }
 
-/// A terminal needs somewhere to send its master, and a console socket
-/// needs a terminal (runc's rules and words).
+/// A detached terminal needs somewhere to send its master, and a console
+/// socket needs a terminal and a detached runtime (runc's rules and words:
+/// a foreground `run`/`exec` with a terminal joins the caller's own).
+/// `to_caller` is a foreground `run` or `exec`.
 pub(crate) fn console_target<'a>(
     terminal: bool,
     socket: Option<&'a Path>,
@@ -226,13 +228,13 @@ pub(crate) fn console_target<'a>(
 ) -> Result<Option<crate::process::terminal::ConsoleTo<'a>>, Error> {
     use crate::process::terminal::ConsoleTo;
     match (terminal, socket) {
-        (true, Some(s)) => Ok(Some(ConsoleTo::Socket(s))),
+        (true, Some(s)) if !to_caller => Ok(Some(ConsoleTo::Socket(s))),
         (true, None) if to_caller => Ok(Some(ConsoleTo::Caller)),
         (true, None) => Err(Error::Config(
             "cannot allocate tty if runc will detach without setting console socket".into(),
         )),
-        (false, Some(_)) => Err(Error::Config(
-            "cannot use console socket if runc will not allocate tty".into(),
+        (_, Some(_)) => Err(Error::Config(
+            "cannot use console socket if runc will not detach or allocate tty".into(),
         )),
         (false, None) => Ok(None),
     }

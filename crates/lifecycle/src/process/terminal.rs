@@ -49,6 +49,12 @@ pub fn open(spec: &Spec) -> Result<Pty, Error> {
     sys::tty::unlock(master.as_fd()).context("unlocking the pty")?;
     // The peer by the master itself: no /dev/pts/N path to swap.
     let slave = sys::tty::open_peer(master.as_fd()).context("opening the pty's terminal")?;
+    // The process's own terminal is its user's, as runc makes it; the group
+    // is devpts' (tty, gid=5).
+    if let Some(p) = spec.process() {
+        sys::fs::fchown(slave.as_fd(), p.user().uid(), u32::MAX)
+            .context("giving the terminal to the process's user")?;
+    }
     if let Some(size) = spec.process().as_ref().and_then(|p| p.console_size()) {
         let rows = u16::try_from(size.height()).unwrap_or(u16::MAX);
         let cols = u16::try_from(size.width()).unwrap_or(u16::MAX);

@@ -19,6 +19,7 @@ pub fn switch(spec: &Spec, defer_caps: bool, bounding: u64) -> Result<Option<Def
         sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")?;
     }
     let user = p.user();
+    give_stdio_to(user.uid());
     let groups = user.additional_gids().clone().unwrap_or_default();
     match sys::process::setgroups(&groups) {
         // A user namespace with setgroups "deny" (rootless) cannot set
@@ -38,6 +39,26 @@ pub fn switch(spec: &Spec, defer_caps: bool, bounding: u64) -> Result<Option<Def
         super::caps::after_user_switch(w)?;
     }
     Ok(None)
+}
+
+/// Gives the process's pipes and sockets on stdin, stdout and stderr to
+/// its user, as runc does, so that a process that reopens them
+/// (`/dev/stdout`, as nginx's logs do) may: an engine's pipes are made 0600
+/// by its root. The group stays. A regular file or device the caller passed
+/// is a host inode and stays as it is (runc gives it away too); a pipe or
+/// socket lives on the kernel's internal filesystems. An owner the user
+/// namespace does not map cannot be changed, and that is not an error.
+fn give_stdio_to(uid: u32) {
+    for fd in (0..=2).filter_map(sys::fs::stdio) {
+        let Ok(st) = sys::fs::fstat(fd) else {
+            continue;
+        };
+        let kind = st.st_mode & libc::S_IFMT;
+        if st.st_uid != uid && (kind == libc::S_IFIFO || kind == libc::S_IFSOCK) {
+            // EPERM or EINVAL (unmapped owner or uid) leaves it as it is.
+            let _ = sys::fs::fchown(fd, uid, u32::MAX);
+        }
+    }
 }
 
 /// The capability step of the user switch, held back while a seccomp
