@@ -146,6 +146,71 @@ fn device_rules_hold(rules: serde_json::Value) {
     );
 }
 
+/// Issue 17: a node the config lists in `linux.devices` gets no allow rule
+/// of its own: access follows `linux.resources.devices`, as with runc
+/// (measured with runc 1.1.5's devices.list and open(2) in the container),
+/// and a node at one of runc's default paths (/dev/tty) takes that default
+/// allow rule away. The nodes are there all the same.
+#[test]
+fn devices_listed_in_the_config_get_only_the_access_the_rules_give() {
+    let mut b = Bundle::new("cgdevnodes");
+    b.config_mut(|c| {
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438},
+            {"path": "/dev/tty", "type": "c", "major": 5, "minor": 0, "fileMode": 438},
+            {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 438}
+        ]);
+    });
+    // A denied open fails EPERM; /dev/tty allowed but without a
+    // controlling terminal fails ENXIO.
+    b.set_sh(
+        "for d in kmsg tty mynull null; do [ -c /dev/$d ] && echo $d node; \
+         (echo x >/dev/$d) 2>&1 | grep -o 'Operation not permitted' || echo $d open; done",
+    );
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        [
+            "kmsg node",
+            "Operation not permitted",
+            "tty node",
+            "Operation not permitted",
+            "mynull node",
+            "mynull open",
+            "null node",
+            "null open"
+        ]
+    );
+    // With an allow rule of its own, the listed node is reachable.
+    b.config_mut(|c| {
+        c["linux"]["resources"]["devices"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}));
+    });
+    b.set_sh("echo '<6>corten-it' >/dev/kmsg && echo kmsg written");
+    assert_eq!(b.run_ok().trim(), "kmsg written");
+}
+
+/// Issue 17: device rules runc refuses are refused at create, with runc's
+/// words: a rule without access, and the node-only types "u" and "p".
+#[test]
+fn device_rules_without_access_or_of_a_node_only_type_are_refused() {
+    let mut b = Bundle::new("cgdevbad");
+    for (rule, needle) in [
+        (json!({"allow": false}), "cannot be empty"),
+        (
+            json!({"allow": true, "type": "u", "major": 1, "minor": 11, "access": "rw"}),
+            "invalid cgroup device type",
+        ),
+    ] {
+        b.config_mut(|c| c["linux"]["resources"] = json!({ "devices": [rule] }));
+        let id = b.id();
+        b.run(&id).fails_with(1, needle);
+        b.assert_no_state_dir(&id);
+    }
+}
+
 /// Regression (review): a container whose cgroupsPath was another
 /// container's parent cgroup took it over, and its delete killed the other
 /// container. An existing cgroup with processes in or below it is refused.

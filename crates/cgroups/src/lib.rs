@@ -85,8 +85,8 @@ pub trait Manager {
     /// Applies resource limits (all but the device rules).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Sets the device rules, runc's way: from deny-all, the config's
-    /// rules, then an allow for each of the config's device nodes
-    /// (`nodes`), then the devices every container may use.
+    /// rules, then the devices every container may use, less those whose
+    /// path one of the config's device nodes (`nodes`) takes.
     fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[DeviceNode]) -> Result<()>;
     /// The processes in the container's cgroup and its sub-cgroups.
     fn procs(&self) -> Result<Vec<i32>>;
@@ -105,6 +105,12 @@ pub trait Manager {
 }
 
 pub use devices::Node as DeviceNode;
+
+/// Refuses device rules runc refuses (no access, type "u" or "p"), where
+/// the config is checked: rootless and cgroup-less containers too.
+pub fn check_device_rules(config: &[LinuxDeviceCgroup]) -> Result<()> {
+    devices::rules(config, &[]).map(drop)
+}
 
 /// The parsers of cgroup files fed text instead of files: the entry points
 /// of the fuzz targets (fuzz/ at the top of the repository), not an API.
