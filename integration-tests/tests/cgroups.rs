@@ -481,6 +481,68 @@ fn update_changes_the_limits_of_a_running_container() {
 /// Regression: an update naming one value of a pair lost the other. On v2
 /// `--memory` alone left memory.swap.max computed from the old limit, and
 /// `--cpu-period` alone wrote cpu.max "max PERIOD", dropping the quota.
+/// Issue 17: under a parent with a cfs limit of its own, v1's kernel
+/// refuses (EINVAL) a period whose ratio to the old quota exceeds the
+/// parent's, and a quota whose ratio to the old period does: lowering both
+/// fails period-first, raising both fails quota-first. runc writes the
+/// period first and, when refused, the quota and then the period again;
+/// at create (into a cgroup that exists) as at update. v2's cpu.max takes
+/// both in one write.
+#[test]
+fn cpu_period_and_quota_move_together_under_a_limited_parent() {
+    let mut b = Bundle::new("cgcfs");
+    let top = format!("/corten-it-cfs-{}", b.id());
+    let path = format!("{top}/c");
+    let cfs = |path: &str| {
+        if v2() {
+            read(cg("", path).join("cpu.max"))
+        } else {
+            let dir = cg("cpu", path);
+            let quota = read(dir.join("cpu.cfs_quota_us"));
+            format!("{quota} {}", read(dir.join("cpu.cfs_period_us")))
+        }
+    };
+    if !v2() {
+        // Half a CPU above, half a CPU already taken by the cgroup.
+        fs::create_dir_all(cg("cpu", &path)).unwrap();
+        fs::write(cg("cpu", &top).join("cpu.cfs_quota_us"), "50000").unwrap();
+        fs::write(cg("cpu", &path).join("cpu.cfs_quota_us"), "50000").unwrap();
+    }
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"cpu": {"quota": 25000, "period": 50000}});
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    assert_eq!(cfs(&path), "25000 50000");
+    if v2() {
+        fs::write(cg("", &top).join("cpu.max"), "50000 100000").unwrap();
+    }
+    for (period, quota) in [("200000", "100000"), ("10000", "5000")] {
+        b.corten(&["update", "--cpu-period", period, "--cpu-quota", quota, &id])
+            .ok();
+        assert_eq!(cfs(&path), format!("{quota} {period}"));
+    }
+    // A ratio over the parent's is still refused (runc adds a warning line:
+    // its attempt to set the old values back fails the same way).
+    let refused = b.corten(&[
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "8000",
+        &id,
+    ]);
+    refused.code_is(1);
+    assert!(refused.stderr.contains("invalid argument"), "{refused:?}");
+    assert_eq!(cfs(&path), "5000 10000");
+    b.delete_force(&id);
+    remove_parent(&path);
+    remove_parent(&top);
+    b.assert_clean(&id);
+}
+
 #[test]
 fn update_of_one_value_keeps_the_others_it_is_written_with() {
     let mut b = Bundle::new("cgupdpair");

@@ -245,22 +245,27 @@ fn remove_made_parents(made: &[PathBuf]) -> Result<()> {
 /// Writes `value` to a control file; a file the kernel lacks is named as
 /// such.
 fn write_file(path: &Path, value: &str) -> Result<()> {
+    try_write_file(path, value).map_err(|e| write_error(path, &e))
+}
+
+/// [`write_file`] that leaves the kernel's answer to the caller, for a
+/// write that may be retried after another (cfs period and quota).
+fn try_write_file(path: &Path, value: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Unsupported(format!(
-                    "{} does not exist on this host's kernel",
-                    path.display()
-                ))
-            } else {
-                Error::io(path, &e)
-            }
-        })?;
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
     f.write_all(value.as_bytes())
-        .map_err(|e| Error::io(path, &e))
+}
+
+/// The error of a failed [`try_write_file`].
+fn write_error(path: &Path, e: &std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::Unsupported(format!(
+            "{} does not exist on this host's kernel",
+            path.display()
+        ))
+    } else {
+        Error::io(path, e)
+    }
 }
 
 /// How long a freeze or thaw may take before `pause` gives up.

@@ -155,13 +155,44 @@ impl V1 {
         self.write("blkio", file, value)
     }
 
+    /// The cfs period, then the quota, as runc: where the kernel refuses
+    /// the period (EINVAL: the old quota over the new period would exceed a
+    /// parent's limit) and a quota comes too, the quota goes first and the
+    /// period after it. Either order alone fails one way of moving both
+    /// under a limited parent: lowering them together, or raising them.
+    fn set_cfs(&self, period: Option<u64>, quota: Option<i64>) -> Result<()> {
+        let mut period_left = None;
+        if let Some(p) = period {
+            let file = self.file_of("cpu", "cpu.cfs_period_us")?;
+            match crate::try_write_file(&file, &p.to_string()) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && quota.is_some() => {
+                    period_left = Some(p);
+                }
+                Err(e) => return Err(crate::write_error(&file, &e)),
+            }
+        }
+        if let Some(q) = quota {
+            self.write("cpu", "cpu.cfs_quota_us", &limit(q))?;
+        }
+        if let Some(p) = period_left {
+            self.write("cpu", "cpu.cfs_period_us", &p.to_string())?;
+        }
+        Ok(())
+    }
+
     fn write(&self, controller: &str, file: &str, value: &str) -> Result<()> {
+        write_file(&self.file_of(controller, file)?, value)
+    }
+
+    /// A control file of this cgroup in `controller`'s hierarchy.
+    fn file_of(&self, controller: &str, file: &str) -> Result<PathBuf> {
         let dir = self.dir_of(controller).ok_or_else(|| {
             Error::Unsupported(format!(
                 "the {controller} cgroup controller is not mounted on this host"
             ))
         })?;
-        write_file(&dir.join(file), value)
+        Ok(dir.join(file))
     }
 }
 
@@ -483,12 +514,7 @@ impl Manager for V1 {
             if let Some(v) = c.shares() {
                 self.write("cpu", "cpu.shares", &v.to_string())?;
             }
-            if let Some(v) = c.period() {
-                self.write("cpu", "cpu.cfs_period_us", &v.to_string())?;
-            }
-            if let Some(v) = c.quota() {
-                self.write("cpu", "cpu.cfs_quota_us", &limit(v))?;
-            }
+            self.set_cfs(c.period(), c.quota())?;
             if let Some(v) = c.burst() {
                 self.write("cpu", "cpu.cfs_burst_us", &v.to_string())?;
             }
