@@ -469,8 +469,6 @@ fn update_changes_the_limits_of_a_running_container() {
     b.corten(&["update", "-r", file.to_str().unwrap(), &id])
         .ok();
     assert_eq!(read(cg("pids", &path).join("pids.max")), "30");
-    b.corten(&["update", "--kernel-memory", "10M", &id])
-        .fails_with(1, "not supported yet");
     b.delete_force(&id);
     b.corten(&["update", "--pids-limit", "5", &id])
         .fails_with(1, "does not exist");
@@ -540,6 +538,96 @@ fn cpu_period_and_quota_move_together_under_a_limited_parent() {
     b.delete_force(&id);
     remove_parent(&path);
     remove_parent(&top);
+    b.assert_clean(&id);
+}
+
+/// Issue 17, runc's `update` flags walked on this host: a 0 is "not given"
+/// (runc 1.1.5 writes nothing for it; corten wrote it, and the kernel
+/// refused the memory limit, quota and period or clamped the shares),
+/// kernel memory is ignored with runc's warning, a resources file makes
+/// the other flags be ignored, and v1 shares the kernel clamps fail with
+/// runc's words.
+#[test]
+fn update_takes_zero_as_not_given_and_ignores_what_runc_ignores() {
+    let mut b = Bundle::new("cgupdzero");
+    let path = format!("/corten-it-updz/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 67108864},
+            "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+            "pids": {"limit": 10}
+        });
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    let limits = || {
+        let files: &[(&str, &str)] = if v2() {
+            &[("", "memory.max"), ("", "cpu.max"), ("", "cpu.weight")]
+        } else {
+            &[
+                ("memory", "memory.limit_in_bytes"),
+                ("cpu", "cpu.cfs_quota_us"),
+                ("cpu", "cpu.cfs_period_us"),
+                ("cpu", "cpu.shares"),
+            ]
+        };
+        let mut v: Vec<String> = files
+            .iter()
+            .map(|(c, f)| read(cg(c, &path).join(f)))
+            .collect();
+        v.push(read(cg("pids", &path).join("pids.max")));
+        v
+    };
+    let before = limits();
+    b.corten(&[
+        "update",
+        "--memory",
+        "0",
+        "--cpu-quota",
+        "0",
+        "--cpu-period",
+        "0",
+        "--cpu-share",
+        "0",
+        "--memory-reservation",
+        "0",
+        &id,
+    ])
+    .ok();
+    assert_eq!(limits(), before);
+    let out = b.corten(&["update", "--kernel-memory", "10M", &id]);
+    out.ok();
+    assert!(
+        out.stderr
+            .to_ascii_lowercase()
+            .contains("kernel memory settings are ignored"),
+        "{out:?}"
+    );
+    assert_eq!(limits(), before);
+    let file = b.tmp.join("pids.json");
+    fs::write(&file, r#"{"pids": {"limit": 30}}"#).unwrap();
+    b.corten(&[
+        "update",
+        "-r",
+        file.to_str().unwrap(),
+        "--pids-limit",
+        "20",
+        &id,
+    ])
+    .ok();
+    assert_eq!(read(cg("pids", &path).join("pids.max")), "30");
+    if !v2() {
+        let out = b.corten(&["update", "--cpu-share", "1", &id]);
+        out.code_is(1);
+        assert!(
+            out.stderr.contains("the minimum allowed cpu-shares is 2"),
+            "{out:?}"
+        );
+    }
+    b.delete_force(&id);
+    remove_parent("/corten-it-updz");
     b.assert_clean(&id);
 }
 
