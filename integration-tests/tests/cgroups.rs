@@ -146,6 +146,71 @@ fn device_rules_hold(rules: serde_json::Value) {
     );
 }
 
+/// Issue 17: a node the config lists in `linux.devices` gets no allow rule
+/// of its own: access follows `linux.resources.devices`, as with runc
+/// (measured with runc 1.1.5's devices.list and open(2) in the container),
+/// and a node at one of runc's default paths (/dev/tty) takes that default
+/// allow rule away. The nodes are there all the same.
+#[test]
+fn devices_listed_in_the_config_get_only_the_access_the_rules_give() {
+    let mut b = Bundle::new("cgdevnodes");
+    b.config_mut(|c| {
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438},
+            {"path": "/dev/tty", "type": "c", "major": 5, "minor": 0, "fileMode": 438},
+            {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 438}
+        ]);
+    });
+    // A denied open fails EPERM; /dev/tty allowed but without a
+    // controlling terminal fails ENXIO.
+    b.set_sh(
+        "for d in kmsg tty mynull null; do [ -c /dev/$d ] && echo $d node; \
+         (echo x >/dev/$d) 2>&1 | grep -o 'Operation not permitted' || echo $d open; done",
+    );
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        [
+            "kmsg node",
+            "Operation not permitted",
+            "tty node",
+            "Operation not permitted",
+            "mynull node",
+            "mynull open",
+            "null node",
+            "null open"
+        ]
+    );
+    // With an allow rule of its own, the listed node is reachable.
+    b.config_mut(|c| {
+        c["linux"]["resources"]["devices"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}));
+    });
+    b.set_sh("echo '<6>corten-it' >/dev/kmsg && echo kmsg written");
+    assert_eq!(b.run_ok().trim(), "kmsg written");
+}
+
+/// Issue 17: device rules runc refuses are refused at create, with runc's
+/// words: a rule without access, and the node-only types "u" and "p".
+#[test]
+fn device_rules_without_access_or_of_a_node_only_type_are_refused() {
+    let mut b = Bundle::new("cgdevbad");
+    for (rule, needle) in [
+        (json!({"allow": false}), "cannot be empty"),
+        (
+            json!({"allow": true, "type": "u", "major": 1, "minor": 11, "access": "rw"}),
+            "invalid cgroup device type",
+        ),
+    ] {
+        b.config_mut(|c| c["linux"]["resources"] = json!({ "devices": [rule] }));
+        let id = b.id();
+        b.run(&id).fails_with(1, needle);
+        b.assert_no_state_dir(&id);
+    }
+}
+
 /// Regression (review): a container whose cgroupsPath was another
 /// container's parent cgroup took it over, and its delete killed the other
 /// container. An existing cgroup with processes in or below it is refused.
@@ -404,8 +469,6 @@ fn update_changes_the_limits_of_a_running_container() {
     b.corten(&["update", "-r", file.to_str().unwrap(), &id])
         .ok();
     assert_eq!(read(cg("pids", &path).join("pids.max")), "30");
-    b.corten(&["update", "--kernel-memory", "10M", &id])
-        .fails_with(1, "not supported yet");
     b.delete_force(&id);
     b.corten(&["update", "--pids-limit", "5", &id])
         .fails_with(1, "does not exist");
@@ -416,6 +479,158 @@ fn update_changes_the_limits_of_a_running_container() {
 /// Regression: an update naming one value of a pair lost the other. On v2
 /// `--memory` alone left memory.swap.max computed from the old limit, and
 /// `--cpu-period` alone wrote cpu.max "max PERIOD", dropping the quota.
+/// Issue 17: under a parent with a cfs limit of its own, v1's kernel
+/// refuses (EINVAL) a period whose ratio to the old quota exceeds the
+/// parent's, and a quota whose ratio to the old period does: lowering both
+/// fails period-first, raising both fails quota-first. runc writes the
+/// period first and, when refused, the quota and then the period again;
+/// at create (into a cgroup that exists) as at update. v2's cpu.max takes
+/// both in one write, and its kernel caps a child by its parent instead of
+/// refusing it: no order problem there.
+#[test]
+fn cpu_period_and_quota_move_together_under_a_limited_parent() {
+    let mut b = Bundle::new("cgcfs");
+    let top = format!("/corten-it-cfs-{}", b.id());
+    let path = format!("{top}/c");
+    let cfs = |path: &str| {
+        if v2() {
+            read(cg("", path).join("cpu.max"))
+        } else {
+            let dir = cg("cpu", path);
+            let quota = read(dir.join("cpu.cfs_quota_us"));
+            format!("{quota} {}", read(dir.join("cpu.cfs_period_us")))
+        }
+    };
+    if !v2() {
+        // Half a CPU above, half a CPU already taken by the cgroup.
+        fs::create_dir_all(cg("cpu", &path)).unwrap();
+        fs::write(cg("cpu", &top).join("cpu.cfs_quota_us"), "50000").unwrap();
+        fs::write(cg("cpu", &path).join("cpu.cfs_quota_us"), "50000").unwrap();
+    }
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"cpu": {"quota": 25000, "period": 50000}});
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    assert_eq!(cfs(&path), "25000 50000");
+    if v2() {
+        fs::write(cg("", &top).join("cpu.max"), "50000 100000").unwrap();
+    }
+    for (period, quota) in [("200000", "100000"), ("10000", "5000")] {
+        b.corten(&["update", "--cpu-period", period, "--cpu-quota", quota, &id])
+            .ok();
+        assert_eq!(cfs(&path), format!("{quota} {period}"));
+    }
+    // A ratio over the parent's is still refused on v1 (runc adds a warning
+    // line: its attempt to set the old values back fails the same way);
+    // v2's kernel takes it, and the parent's limit caps it.
+    let over = ["--cpu-period", "10000", "--cpu-quota", "8000"];
+    let over = b.corten(&[&["update"][..], &over, &[id.as_str()]].concat());
+    if v2() {
+        over.ok();
+    } else {
+        over.code_is(1);
+        assert!(over.stderr.contains("invalid argument"), "{over:?}");
+        assert_eq!(cfs(&path), "5000 10000");
+    }
+    b.delete_force(&id);
+    remove_parent(&path);
+    remove_parent(&top);
+    b.assert_clean(&id);
+}
+
+/// Issue 17, runc's `update` flags walked on this host: a 0 is "not given"
+/// (runc 1.1.5 writes nothing for it; corten wrote it, and the kernel
+/// refused the memory limit, quota and period or clamped the shares),
+/// kernel memory is ignored with runc's warning, a resources file makes
+/// the other flags be ignored, and v1 shares the kernel clamps fail with
+/// runc's words.
+#[test]
+fn update_takes_zero_as_not_given_and_ignores_what_runc_ignores() {
+    let mut b = Bundle::new("cgupdzero");
+    let path = format!("/corten-it-updz/{}", b.id());
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 67108864},
+            "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+            "pids": {"limit": 10}
+        });
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    let limits = || {
+        let files: &[(&str, &str)] = if v2() {
+            &[("", "memory.max"), ("", "cpu.max"), ("", "cpu.weight")]
+        } else {
+            &[
+                ("memory", "memory.limit_in_bytes"),
+                ("cpu", "cpu.cfs_quota_us"),
+                ("cpu", "cpu.cfs_period_us"),
+                ("cpu", "cpu.shares"),
+            ]
+        };
+        let mut v: Vec<String> = files
+            .iter()
+            .map(|(c, f)| read(cg(c, &path).join(f)))
+            .collect();
+        v.push(read(cg("pids", &path).join("pids.max")));
+        v
+    };
+    let before = limits();
+    b.corten(&[
+        "update",
+        "--memory",
+        "0",
+        "--cpu-quota",
+        "0",
+        "--cpu-period",
+        "0",
+        "--cpu-share",
+        "0",
+        "--memory-reservation",
+        "0",
+        &id,
+    ])
+    .ok();
+    assert_eq!(limits(), before);
+    let out = b.corten(&["update", "--kernel-memory", "10M", &id]);
+    out.ok();
+    assert!(
+        out.stderr
+            .to_ascii_lowercase()
+            .contains("kernel memory settings are ignored"),
+        "{out:?}"
+    );
+    assert_eq!(limits(), before);
+    let file = b.tmp.join("pids.json");
+    fs::write(&file, r#"{"pids": {"limit": 30}}"#).unwrap();
+    b.corten(&[
+        "update",
+        "-r",
+        file.to_str().unwrap(),
+        "--pids-limit",
+        "20",
+        &id,
+    ])
+    .ok();
+    assert_eq!(read(cg("pids", &path).join("pids.max")), "30");
+    if !v2() {
+        let out = b.corten(&["update", "--cpu-share", "1", &id]);
+        out.code_is(1);
+        assert!(
+            out.stderr.contains("the minimum allowed cpu-shares is 2"),
+            "{out:?}"
+        );
+    }
+    b.delete_force(&id);
+    remove_parent("/corten-it-updz");
+    b.assert_clean(&id);
+}
+
 #[test]
 fn update_of_one_value_keeps_the_others_it_is_written_with() {
     let mut b = Bundle::new("cgupdpair");

@@ -73,6 +73,52 @@ fn exec_joins_the_containers_namespaces_and_cgroup() {
     b.assert_clean(&id);
 }
 
+/// Issue 17: without a cgroup namespace, an exec'd process sees the
+/// container's cgroup path in /proc/self/cgroup, the init's own line for
+/// line: it is in the container's cgroup in every v1 hierarchy and in the
+/// unified one, also as an unprivileged user and at the pids limit.
+#[test]
+fn exec_without_a_cgroup_namespace_sees_the_containers_cgroup_path() {
+    let mut b = Bundle::new("exec-cg-path");
+    b.config_mut(|c| {
+        let namespaces = c["linux"]["namespaces"].as_array_mut().unwrap();
+        namespaces.retain(|n| n["type"] != "cgroup");
+        c["linux"]["cgroupsPath"] = json!(format!("/corten-it-exec-cg/{}", std::process::id()));
+    });
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create_start(&id);
+    let init = fs::read_to_string(format!("/proc/{}/cgroup", b.pid(&id))).unwrap();
+    assert!(
+        init.lines().all(|l| l.contains("/corten-it-exec-cg/")),
+        "{init}"
+    );
+    let exec_sees_init = |why: &str| {
+        for user in [&[][..], &["--user", "1000:1000"]] {
+            let mut args = vec!["exec"];
+            args.extend_from_slice(user);
+            args.extend([id.as_str(), "cat", "/proc/self/cgroup"]);
+            let out = b.corten(&args);
+            out.ok();
+            assert_eq!(out.stdout, init, "exec {user:?}, {why}");
+        }
+    };
+    exec_sees_init("born in the cgroup");
+    // At the pids limit the process is moved in by pid instead.
+    if !skip_if_runc("runc's exec starts Go threads in the cgroup: at the limit they fail") {
+        b.corten(&["update", "--pids-limit", "1", &id]).ok();
+        exec_sees_init("at the pids limit");
+    }
+    b.delete_force(&id);
+    for c in [
+        "memory", "cpu", "cpuacct", "cpuset", "pids", "devices", "freezer", "blkio", "systemd",
+        "unified", "",
+    ] {
+        let _ = fs::remove_dir(format!("/sys/fs/cgroup/{c}/corten-it-exec-cg"));
+    }
+    b.assert_clean(&id);
+}
+
 /// The process's exit status passes through; exec's own failures (a
 /// missing command among them) exit 255, as runc's, so a caller can tell
 /// them apart (issue 17).

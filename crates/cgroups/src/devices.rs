@@ -1,31 +1,36 @@
-//! Device access rules with runc's semantics: the config's rules in order,
-//! then an allow rule for each device node the config creates, then the
-//! devices every container may use (runc's AllowedDevices).
+//! Device access rules with runc's semantics (libcontainer/specconv,
+//! unchanged from 1.1 to today's): the config's rules in order, then the
+//! devices every container may use (runc's AllowedDevices), less those whose
+//! path the config lists as a node of its own. A node the config creates
+//! gets no rule of its own: access to it is what the rules say (measured
+//! with runc 1.1.5: `/dev/kmsg` in `linux.devices` under a deny-all stays
+//! denied; `/dev/null` listed there loses its default rule).
+
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-/// A device node the config creates (linux.devices).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A device node the config creates (linux.devices), by its path in the
+/// container: only the path matters to the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
-    /// 'c', 'b' or 'p'.
-    pub kind: char,
-    pub major: i64,
-    pub minor: i64,
+    pub path: PathBuf,
 }
 
-/// runc's default allowed devices: mknod of anything, and the standard nodes.
-const ALWAYS_ALLOWED: &[&str] = &[
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",    // null
-    "c 1:5 rwm",    // zero
-    "c 1:7 rwm",    // full
-    "c 1:8 rwm",    // random
-    "c 1:9 rwm",    // urandom
-    "c 5:0 rwm",    // tty
-    "c 5:2 rwm",    // ptmx
-    "c 136:* rwm",  // pts
-    "c 10:200 rwm", // tun
+/// runc's default allowed devices, in its order: mknod of anything, and the
+/// standard nodes (with the path a config's own node replaces them by).
+const ALWAYS_ALLOWED: &[(Option<&str>, &str)] = &[
+    (None, "c *:* m"),
+    (None, "b *:* m"),
+    (Some("/dev/null"), "c 1:3 rwm"),
+    (Some("/dev/random"), "c 1:8 rwm"),
+    (Some("/dev/full"), "c 1:7 rwm"),
+    (Some("/dev/tty"), "c 5:0 rwm"),
+    (Some("/dev/zero"), "c 1:5 rwm"),
+    (Some("/dev/urandom"), "c 1:9 rwm"),
+    (None, "c 136:* rwm"),  // pts
+    (None, "c 5:2 rwm"),    // ptmx
+    (None, "c 10:200 rwm"), // tun
 ];
 
 /// One v1 rule: (allow?, "type major:minor access").
@@ -35,7 +40,8 @@ fn kind_char(t: LinuxDeviceType) -> char {
     match t {
         LinuxDeviceType::A => 'a',
         LinuxDeviceType::B => 'b',
-        LinuxDeviceType::C | LinuxDeviceType::U => 'c',
+        LinuxDeviceType::C => 'c',
+        LinuxDeviceType::U => 'u',
         LinuxDeviceType::P => 'p',
     }
 }
@@ -52,19 +58,26 @@ fn num(n: Option<i64>) -> crate::Result<String> {
     }
 }
 
-/// The rules to write, in order. A fifo rule is refused, as runc does:
-/// the kernel's device checks never see fifos, so it could not hold.
+/// The rules to write, in order. A rule without `access`, or of type "u"
+/// or "p", is refused with runc's words (a fifo rule could not hold anyway:
+/// the kernel's device checks never see fifos).
 pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> crate::Result<Vec<Rule>> {
     let mut out = Vec::new();
-    for d in config {
+    for (i, d) in config.iter().enumerate() {
         let kind = d.typ().map_or('a', kind_char);
-        if kind == 'p' {
-            return Err(crate::Error::Invalid(
-                "linux.resources.devices type \"p\": the device cgroup does not filter fifos"
-                    .into(),
-            ));
+        if matches!(kind, 'p' | 'u') {
+            return Err(crate::Error::Invalid(format!(
+                "cgroup device type \"{kind}\" at linux.resources.devices[{i}]"
+            )));
         }
-        let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+        let access = match d.access().as_deref() {
+            Some(a) if !a.is_empty() => a,
+            _ => {
+                return Err(crate::Error::Invalid(format!(
+                    "linux.resources.devices[{i}]: device access cannot be empty"
+                )))
+            }
+        };
         let rule = if kind == 'a' {
             "a".to_string()
         } else {
@@ -72,25 +85,23 @@ pub fn rules(config: &[LinuxDeviceCgroup], nodes: &[Node]) -> crate::Result<Vec<
         };
         out.push((d.allow(), rule));
     }
-    for n in nodes.iter().filter(|n| n.kind != 'p') {
-        out.push((true, format!("{} {}:{} rwm", n.kind, n.major, n.minor)));
-    }
-    out.extend(ALWAYS_ALLOWED.iter().map(|r| (true, r.to_string())));
+    let listed = |path: &str| nodes.iter().any(|n| n.path == Path::new(path));
+    out.extend(
+        ALWAYS_ALLOWED
+            .iter()
+            .filter(|(path, _)| !path.is_some_and(listed))
+            .map(|(_, r)| (true, r.to_string())),
+    );
     Ok(out)
 }
 
-/// The list a create sets for a config with no rules of its own and one
-/// block device node (b 8:0), from deny-all as `set_devices` starts: for
-/// the device-program tests, which must follow this list when it changes.
+/// The list a create sets for a config with no rules of its own, from
+/// deny-all as `set_devices` starts: for the device-program tests, which
+/// must follow this list when it changes.
 #[cfg(test)]
 pub fn runtime_defaults() -> Vec<Rule> {
-    let node = Node {
-        kind: 'b',
-        major: 8,
-        minor: 0,
-    };
     let mut list = vec![(false, "a".to_string())];
-    list.extend(rules(&[], &[node]).expect("the default rules are valid"));
+    list.extend(rules(&[], &[]).expect("the default rules are valid"));
     list
 }
 
@@ -98,31 +109,40 @@ pub fn runtime_defaults() -> Vec<Rule> {
 mod tests {
     use super::*;
 
+    fn config(rules: serde_json::Value) -> Vec<LinuxDeviceCgroup> {
+        serde_json::from_value(rules).unwrap()
+    }
+
+    fn node(path: &str) -> Node {
+        Node { path: path.into() }
+    }
+
+    /// runc 1.1.5, measured: a node in linux.devices adds no rule, and a
+    /// node at a default device's path takes that device's rule away.
     #[test]
-    fn deny_all_then_nodes_then_defaults() {
-        let config: Vec<LinuxDeviceCgroup> = serde_json::from_value(serde_json::json!([
+    fn config_rules_then_runcs_defaults_less_the_listed_paths() {
+        let c = config(serde_json::json!([
             {"allow": false, "access": "rwm"},
             {"allow": true, "type": "c", "major": 4, "access": "rw"}
-        ]))
-        .unwrap();
-        let r = rules(
-            &config,
-            &[Node {
-                kind: 'b',
-                major: 8,
-                minor: 0,
-            }],
-        )
-        .unwrap();
+        ]));
+        let r = rules(&c, &[node("/dev/kmsg"), node("/dev/tty")]).unwrap();
         assert_eq!(r[0], (false, "a".to_string()));
         assert_eq!(r[1], (true, "c 4:* rw".to_string()));
-        assert_eq!(r[2], (true, "b 8:0 rwm".to_string()));
-        assert_eq!(r[3], (true, "c *:* m".to_string()));
+        assert_eq!(r[2], (true, "c *:* m".to_string()));
         assert!(r.contains(&(true, "c 1:3 rwm".to_string())));
-        let fifo: Vec<LinuxDeviceCgroup> = serde_json::from_value(
+        assert!(!r.iter().any(|(_, t)| t == "c 1:11 rwm" || t == "c 5:0 rwm"));
+        assert_eq!(r.len(), 2 + ALWAYS_ALLOWED.len() - 1);
+    }
+
+    #[test]
+    fn fifo_u_and_empty_access_rules_are_refused_as_runc_does() {
+        for bad in [
             serde_json::json!([{"allow": true, "type": "p", "access": "rwm"}]),
-        )
-        .unwrap();
-        assert!(rules(&fifo, &[]).is_err());
+            serde_json::json!([{"allow": true, "type": "u", "access": "rwm"}]),
+            serde_json::json!([{"allow": false}]),
+            serde_json::json!([{"allow": false, "access": ""}]),
+        ] {
+            assert!(rules(&config(bad.clone()), &[]).is_err(), "{bad}");
+        }
     }
 }

@@ -85,8 +85,8 @@ pub trait Manager {
     /// Applies resource limits (all but the device rules).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Sets the device rules, runc's way: from deny-all, the config's
-    /// rules, then an allow for each of the config's device nodes
-    /// (`nodes`), then the devices every container may use.
+    /// rules, then the devices every container may use, less those whose
+    /// path one of the config's device nodes (`nodes`) takes.
     fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[DeviceNode]) -> Result<()>;
     /// The processes in the container's cgroup and its sub-cgroups.
     fn procs(&self) -> Result<Vec<i32>>;
@@ -105,6 +105,12 @@ pub trait Manager {
 }
 
 pub use devices::Node as DeviceNode;
+
+/// Refuses device rules runc refuses (no access, type "u" or "p"), where
+/// the config is checked: rootless and cgroup-less containers too.
+pub fn check_device_rules(config: &[LinuxDeviceCgroup]) -> Result<()> {
+    devices::rules(config, &[]).map(drop)
+}
 
 /// The parsers of cgroup files fed text instead of files: the entry points
 /// of the fuzz targets (fuzz/ at the top of the repository), not an API.
@@ -239,22 +245,27 @@ fn remove_made_parents(made: &[PathBuf]) -> Result<()> {
 /// Writes `value` to a control file; a file the kernel lacks is named as
 /// such.
 fn write_file(path: &Path, value: &str) -> Result<()> {
+    try_write_file(path, value).map_err(|e| write_error(path, &e))
+}
+
+/// [`write_file`] that leaves the kernel's answer to the caller, for a
+/// write that may be retried after another (cfs period and quota).
+fn try_write_file(path: &Path, value: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Unsupported(format!(
-                    "{} does not exist on this host's kernel",
-                    path.display()
-                ))
-            } else {
-                Error::io(path, &e)
-            }
-        })?;
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
     f.write_all(value.as_bytes())
-        .map_err(|e| Error::io(path, &e))
+}
+
+/// The error of a failed [`try_write_file`].
+fn write_error(path: &Path, e: &std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::Unsupported(format!(
+            "{} does not exist on this host's kernel",
+            path.display()
+        ))
+    } else {
+        Error::io(path, e)
+    }
 }
 
 /// How long a freeze or thaw may take before `pause` gives up.

@@ -155,13 +155,61 @@ impl V1 {
         self.write("blkio", file, value)
     }
 
+    /// The cfs period, then the quota, as runc: where the kernel refuses
+    /// the period (EINVAL: the old quota over the new period would exceed a
+    /// parent's limit) and a quota comes too, the quota goes first and the
+    /// period after it. Either order alone fails one way of moving both
+    /// under a limited parent: lowering them together, or raising them.
+    fn set_cfs(&self, period: Option<u64>, quota: Option<i64>) -> Result<()> {
+        let mut period_left = None;
+        if let Some(p) = period {
+            let file = self.file_of("cpu", "cpu.cfs_period_us")?;
+            match crate::try_write_file(&file, &p.to_string()) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) && quota.is_some() => {
+                    period_left = Some(p);
+                }
+                Err(e) => return Err(crate::write_error(&file, &e)),
+            }
+        }
+        if let Some(q) = quota {
+            self.write("cpu", "cpu.cfs_quota_us", &limit(q))?;
+        }
+        if let Some(p) = period_left {
+            self.write("cpu", "cpu.cfs_period_us", &p.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// cpu.shares, and runc's error where the kernel clamped the value
+    /// into its range (2..262144).
+    fn set_shares(&self, shares: u64) -> Result<()> {
+        let file = self.file_of("cpu", "cpu.shares")?;
+        write_file(&file, &shares.to_string())?;
+        let read = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, &e))?;
+        match read.trim().parse::<u64>() {
+            Ok(now) if now < shares => Err(Error::Invalid(format!(
+                "cpu shares {shares}: the maximum allowed cpu-shares is {now}"
+            ))),
+            Ok(now) if now > shares => Err(Error::Invalid(format!(
+                "cpu shares {shares}: the minimum allowed cpu-shares is {now}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn write(&self, controller: &str, file: &str, value: &str) -> Result<()> {
+        write_file(&self.file_of(controller, file)?, value)
+    }
+
+    /// A control file of this cgroup in `controller`'s hierarchy.
+    fn file_of(&self, controller: &str, file: &str) -> Result<PathBuf> {
         let dir = self.dir_of(controller).ok_or_else(|| {
             Error::Unsupported(format!(
                 "the {controller} cgroup controller is not mounted on this host"
             ))
         })?;
-        write_file(&dir.join(file), value)
+        Ok(dir.join(file))
     }
 }
 
@@ -437,13 +485,15 @@ impl Manager for V1 {
             if let Some(v) = m.kernel_tcp() {
                 self.write("memory", "memory.kmem.tcp.limit_in_bytes", &limit(v))?;
             }
-            if let Some(v) = m.reservation() {
+            // 0 is "not set" for every limit runc's v1 driver writes (its
+            // update passes 0 for each value it was not given).
+            if let Some(v) = m.reservation().filter(|&v| v != 0) {
                 self.write("memory", "memory.soft_limit_in_bytes", &limit(v))?;
             }
             // The kernel keeps memory+swap >= memory at every write: when
             // the new memory limit exceeds the current memory+swap limit,
             // memory+swap must move first; otherwise memory first (runc).
-            match (m.limit(), m.swap()) {
+            match (m.limit().filter(|&v| v != 0), m.swap().filter(|&v| v != 0)) {
                 (Some(l), Some(s)) => {
                     let current = self
                         .dir_of("memory")
@@ -480,22 +530,21 @@ impl Manager for V1 {
             }
         }
         if let Some(c) = r.cpu() {
-            if let Some(v) = c.shares() {
-                self.write("cpu", "cpu.shares", &v.to_string())?;
+            if let Some(v) = c.shares().filter(|&v| v != 0) {
+                self.set_shares(v)?;
             }
-            if let Some(v) = c.period() {
-                self.write("cpu", "cpu.cfs_period_us", &v.to_string())?;
-            }
-            if let Some(v) = c.quota() {
-                self.write("cpu", "cpu.cfs_quota_us", &limit(v))?;
-            }
+            let (period, quota) = (
+                c.period().filter(|&v| v != 0),
+                c.quota().filter(|&v| v != 0),
+            );
+            self.set_cfs(period, quota)?;
             if let Some(v) = c.burst() {
                 self.write("cpu", "cpu.cfs_burst_us", &v.to_string())?;
             }
-            if let Some(v) = c.realtime_period() {
+            if let Some(v) = c.realtime_period().filter(|&v| v != 0) {
                 self.write("cpu", "cpu.rt_period_us", &v.to_string())?;
             }
-            if let Some(v) = c.realtime_runtime() {
+            if let Some(v) = c.realtime_runtime().filter(|&v| v != 0) {
                 self.write("cpu", "cpu.rt_runtime_us", &v.to_string())?;
             }
             if let Some(v) = c.idle() {
@@ -508,17 +557,11 @@ impl Manager for V1 {
                 self.write("cpuset", "cpuset.mems", v)?;
             }
         }
-        if let Some(p) = r.pids() {
-            let v = p.limit();
-            self.write(
-                "pids",
-                "pids.max",
-                &if v <= 0 {
-                    "max".to_string()
-                } else {
-                    v.to_string()
-                },
-            )?;
+        // 0 is "not set", as on v2 (oci-spec's LinuxPids cannot tell an
+        // explicit 0 from an absent limit).
+        if let Some(v) = r.pids().map(|p| p.limit()).filter(|&v| v != 0) {
+            let v = if v < 0 { "max".into() } else { v.to_string() };
+            self.write("pids", "pids.max", &v)?;
         }
         if let Some(b) = r.block_io() {
             // 0 means "not set" (runc; Docker always sends the field).

@@ -135,7 +135,8 @@ pub struct Later {
 /// `update`: a LinuxResources JSON file and runc's per-resource flags.
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// LinuxResources JSON from FILE, or - for stdin
+    /// LinuxResources JSON from FILE, or - for stdin (the other flags are
+    /// then ignored, as runc ignores them)
     #[arg(short, long)]
     pub resources: Option<String>,
     #[arg(long)]
@@ -166,10 +167,11 @@ pub struct UpdateArgs {
     pub memory_swap: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Refused: no v1 kernel memory accounting on current kernels
-    #[arg(long)]
+    /// Ignored with a warning, as runc ignores it
+    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
-    #[arg(long)]
+    /// Ignored with a warning, as runc ignores it
+    #[arg(long, allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Refused: no Intel RDT support
     #[arg(long)]

@@ -174,20 +174,15 @@ pub fn unified_host() -> bool {
     cgroups::Mode::detect() == cgroups::Mode::Unified
 }
 
-/// The device nodes the config creates, which the device rules allow.
+/// The device nodes the config creates: a default device's rule gives way
+/// to a node at its path (runc's rules, see `cgroups::devices`).
 pub fn device_nodes(spec: &Spec) -> Vec<cgroups::DeviceNode> {
     let devices = spec.linux().as_ref().and_then(|l| l.devices().as_ref());
     devices
         .into_iter()
         .flatten()
         .map(|d| cgroups::DeviceNode {
-            kind: match d.typ() {
-                oci_spec::runtime::LinuxDeviceType::B => 'b',
-                oci_spec::runtime::LinuxDeviceType::P => 'p',
-                _ => 'c',
-            },
-            major: d.major(),
-            minor: d.minor(),
+            path: d.path().clone(),
         })
         .collect()
 }

@@ -64,7 +64,7 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
             stats,
             id,
         } => events::run(&store()?, id, interval, *stats),
-        Command::Update(args) => update::run(&store()?, args),
+        Command::Update(args) => update::run(&store()?, args, log),
         Command::Checkpoint(_) => later::run("checkpoint"),
         Command::Restore(_) => later::run("restore"),
     }

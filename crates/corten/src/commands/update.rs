@@ -1,41 +1,96 @@
 //! `corten update [-r FILE|-] [--memory N ...] ID`: new limits for a
-//! container, from LinuxResources JSON and runc's per-resource flags (the
-//! flags win).
+//! container, from LinuxResources JSON or runc's per-resource flags. As
+//! with runc, a JSON file makes the flags be ignored, and kernel memory
+//! limits are ignored with runc's warning.
 
 use lifecycle::state::Store;
 use lifecycle::Error;
 use serde_json::{json, Value};
 
 use crate::cli::UpdateArgs;
+use crate::log::Logger;
 
-pub fn run(store: &Store, a: &UpdateArgs) -> Result<i32, Error> {
-    if a.kernel_memory.is_some() || a.kernel_memory_tcp.is_some() {
-        return Err(Error::Unsupported(
-            "--kernel-memory (no v1 kernel memory accounting on current kernels)".into(),
-        ));
-    }
+/// runc's words for the kernel memory limits it ignores.
+const KERNEL_MEMORY_IGNORED: &str = "kernel memory settings are ignored and will be removed";
+
+pub fn run(store: &Store, a: &UpdateArgs, log: &Logger) -> Result<i32, Error> {
     if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
         return Err(Error::Unsupported(
             "Intel RDT (--l3-cache-schema, --mem-bw-schema)".into(),
         ));
     }
-    let mut v: Value = match a.resources.as_deref() {
-        Some(source) => {
-            let text = if source == "-" {
-                lifecycle::spec::read_stream(std::io::stdin().lock())
-            } else {
-                lifecycle::spec::read_file(std::path::Path::new(source))
-            };
-            let text = text.map_err(|e| Error::Io {
-                context: format!("reading {source}"),
-                source: e,
-            })?;
-            serde_json::from_slice(&text)
-                .map_err(|e| Error::Config(format!("resources {source}: {e}")))?
-        }
-        None => json!({}),
+    let mut v = match a.resources.as_deref() {
+        Some(source) => from_json(source)?,
+        None => from_flags(a)?,
     };
-    // runc's flags, each the field it sets; a flag given wins over the JSON.
+    let root = v
+        .as_object_mut()
+        .ok_or_else(|| Error::Config("resources must be a JSON object".into()))?;
+    let mut kernel = false;
+    if let Some(memory) = root.get_mut("memory").and_then(Value::as_object_mut) {
+        kernel |= memory.remove("kernel").is_some();
+        kernel |= memory.remove("kernelTCP").is_some();
+    }
+    if a.resources.is_none() {
+        let memory = |x: &Option<String>| x.as_deref().map(parse_bytes).transpose();
+        kernel |= memory(&a.kernel_memory)?.is_some() | memory(&a.kernel_memory_tcp)?.is_some();
+    }
+    if kernel {
+        log.warn(KERNEL_MEMORY_IGNORED);
+    }
+    drop_unset(root);
+    let resources =
+        serde_json::from_value(v).map_err(|e| Error::Config(format!("resources: {e}")))?;
+    lifecycle::container::update(store, &a.id, &resources)?;
+    Ok(0)
+}
+
+/// The values runc's update takes for "not given": a 0 limit, shares or
+/// period, an empty cpuset. Left in, they would be merged over the saved
+/// values (v2's cpu.max would lose its quota to "max").
+fn drop_unset(root: &mut serde_json::Map<String, Value>) {
+    const UNSET_AT_ZERO: [(&str, &[&str]); 4] = [
+        ("memory", &["limit", "reservation", "swap"]),
+        (
+            "cpu",
+            &[
+                "shares",
+                "quota",
+                "period",
+                "realtimePeriod",
+                "realtimeRuntime",
+            ],
+        ),
+        ("pids", &["limit"]),
+        ("blockIO", &["weight"]),
+    ];
+    for (section, keys) in UNSET_AT_ZERO {
+        let Some(obj) = root.get_mut(section).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        obj.retain(|k, v| !(keys.contains(&k.as_str()) && v.as_i64() == Some(0)));
+        if section == "cpu" {
+            obj.retain(|k, v| !(matches!(k.as_str(), "cpus" | "mems") && v.as_str() == Some("")));
+        }
+    }
+}
+
+/// LinuxResources JSON from a file, or stdin for "-".
+fn from_json(source: &str) -> Result<Value, Error> {
+    let text = if source == "-" {
+        lifecycle::spec::read_stream(std::io::stdin().lock())
+    } else {
+        lifecycle::spec::read_file(std::path::Path::new(source))
+    };
+    let text = text.map_err(|e| Error::Io {
+        context: format!("reading {source}"),
+        source: e,
+    })?;
+    serde_json::from_slice(&text).map_err(|e| Error::Config(format!("resources {source}: {e}")))
+}
+
+/// runc's flags, each the field it sets.
+fn from_flags(a: &UpdateArgs) -> Result<Value, Error> {
     let memory = |x: &Option<String>| x.as_deref().map(parse_bytes).transpose();
     let flags: [(&str, &str, Option<Value>); 13] = [
         ("blockIO", "weight", a.blkio_weight.map(|x| json!(x))),
@@ -56,22 +111,15 @@ pub fn run(store: &Store, a: &UpdateArgs) -> Result<i32, Error> {
         ("memory", "swap", memory(&a.memory_swap)?.map(|x| json!(x))),
         ("pids", "limit", a.pids_limit.map(|x| json!(x))),
     ];
-    // Bad JSON is an error, never a panic.
-    let root = v
-        .as_object_mut()
-        .ok_or_else(|| Error::Config("resources must be a JSON object".into()))?;
+    let mut root = serde_json::Map::new();
     for (section, key, value) in flags {
         let Some(value) = value else { continue };
         let entry = root.entry(section.to_string()).or_insert_with(|| json!({}));
-        let obj = entry
-            .as_object_mut()
-            .ok_or_else(|| Error::Config(format!("resources: {section} must be an object")))?;
-        obj.insert(key.to_string(), value);
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert(key.to_string(), value);
+        }
     }
-    let resources =
-        serde_json::from_value(v).map_err(|e| Error::Config(format!("resources: {e}")))?;
-    lifecycle::container::update(store, &a.id, &resources)?;
-    Ok(0)
+    Ok(Value::Object(root))
 }
 
 /// Bytes, or a number with a k, m, g or t suffix (binary units, as runc's

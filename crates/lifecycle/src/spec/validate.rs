@@ -67,6 +67,12 @@ pub fn check(spec: &Spec, bundle: &Path) -> Result<PathBuf, Error> {
         }
     }
     refuse_unimplemented(spec)?;
+    let rules = linux
+        .resources()
+        .as_ref()
+        .and_then(|r| r.devices().as_deref());
+    cgroups::check_device_rules(rules.unwrap_or_default())
+        .map_err(|e| Error::Config(e.to_string()))?;
     check_names_need_uts(spec)?;
     check_user_ids(spec)?;
     check_hook_paths(spec)?;
