@@ -155,35 +155,32 @@ fn shape(text: &str) -> String {
         .collect()
 }
 
-/// A table: the header and each row's first column (ps: the command).
-fn table_shape(text: &str) -> String {
+/// A table: the header's words and each row through `row`.
+fn table_with(text: &str, row: fn(&[&str]) -> String) -> String {
     text.lines()
         .enumerate()
         .map(|(i, l)| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
             if i == 0 {
-                l.split_whitespace().collect::<Vec<_>>().join(" ")
+                cols.join(" ")
             } else {
-                format!("row {}", l.split_whitespace().next().unwrap_or(""))
+                row(&cols)
             }
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// `ps` output: the header and each row's command (the last column).
+/// A table: the header and each row's first column (`list`: the id).
+fn table_shape(text: &str) -> String {
+    table_with(text, |cols| format!("row {}", cols.first().unwrap_or(&"")))
+}
+
+/// `ps` output: the header and each row's command (from the 8th column on).
 fn ps_shape(text: &str) -> String {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                l.split_whitespace().collect::<Vec<_>>().join(" ")
-            } else {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                cols.get(7..).map(|c| c.join(" ")).unwrap_or_default()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    table_with(text, |cols| {
+        cols.get(7..).map(|c| c.join(" ")).unwrap_or_default()
+    })
 }
 
 /// Each line's last column (`ps -o pid,comm`: the command).
