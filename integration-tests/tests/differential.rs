@@ -794,7 +794,7 @@ fn run_side(
 ) -> (Obs, Vec<String>) {
     let short: String = id.chars().take(24).collect();
     let b = Bundle::for_runtime(&format!("diff-{name}-{short}"), runtime);
-    let cg = format!("/corten-diff/{name}-{id}");
+    let cg = format!("/corten-diff-{name}-{id}");
     let mut side = Side {
         name,
         b,
@@ -883,7 +883,9 @@ fn base_config() -> Value {
 /// Runs a scenario on both runtimes and fails on any difference it does not expect.
 pub fn check(name: &str, s: Scenario) {
     let Some(runc) = runc() else {
-        eprintln!("NOTE: /usr/sbin/runc is not installed: differential scenario {name} skipped");
+        eprintln!(
+            "NOTE: no runc (/usr/sbin/runc or $RUNC_BIN): differential scenario {name} skipped"
+        );
         return;
     };
     let started = Instant::now();
