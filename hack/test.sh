@@ -20,9 +20,10 @@ fi
 # script(1) (bsdutils) to give the terminal tests a terminal, libseccomp-dev (its
 # static library) as the oracle of the seccomp differential tests, uidmap
 # (newuidmap/newgidmap) for rootless containers with several id mappings,
-# strace for the test that a bind is never remounted by path.
+# strace for the test that a bind is never remounted by path, runc (Debian's
+# 1.1.5) as the reference of the differential tests (integration-tests/tests/differential.rs).
 missing=()
-for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace runc; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -48,6 +49,7 @@ cargo build -q --release -p corten-probe   # static: .cargo/config.toml
 hack/mkrootfs.sh bundles/busybox/rootfs
 hack/i386-busybox.sh   # a 32-bit binary for the seccomp tests
 echo "== tests"
+# Includes the differential tests against runc (--test differential).
 cargo test --workspace
 echo "== fuzz"
 hack/fuzz.sh   # every target of fuzz/ for FUZZ_SECONDS (60) each, one after another

@@ -295,6 +295,13 @@ impl Spawned {
         }
     }
 
+    /// Kills the runtime (a process this test started, by its pid) and
+    /// returns what it printed until then.
+    pub fn stop(mut self) -> Output {
+        let _ = self.child.kill();
+        self.wait()
+    }
+
     /// Waits for the runtime to exit; kills it and fails the test after [`RUNTIME_TIMEOUT`].
     #[track_caller]
     pub fn wait(mut self) -> Output {
@@ -446,7 +453,7 @@ impl Call<'_> {
         full.extend(self.args.iter().cloned());
         let cmdline = format!(
             "{} {}",
-            bin().display(),
+            self.bundle.runtime.display(),
             full.iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
@@ -491,10 +498,11 @@ impl Call<'_> {
             }
             (None, _) if self.no_dac_override => {
                 let mut cmd = Command::new("setpriv");
-                cmd.args(["--bounding-set=-dac_override", "--"]).arg(bin());
+                cmd.args(["--bounding-set=-dac_override", "--"])
+                    .arg(&self.bundle.runtime);
                 cmd
             }
-            (None, _) => Command::new(bin()),
+            (None, _) => Command::new(&self.bundle.runtime),
         };
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.args(&full)
@@ -585,6 +593,9 @@ pub struct Bundle {
     pub root: PathBuf,
     /// This test's private copy of the rootfs.
     pub rootfs: PathBuf,
+    /// The runtime binary this bundle's calls run: [`bin`], or another
+    /// runtime for the differential tests ([`Bundle::for_runtime`]).
+    pub runtime: PathBuf,
     config: Value,
     io_seq: AtomicU32,
     id_seq: AtomicU32,
@@ -596,7 +607,7 @@ impl Bundle {
     pub fn runtime_for_users(&self) -> PathBuf {
         let copy = self.tmp.join("corten-for-users");
         if !copy.exists() {
-            fs::copy(bin(), &copy).expect("copy the runtime for users");
+            fs::copy(&self.runtime, &copy).expect("copy the runtime for users");
             set_mode(&copy, 0o755);
         }
         copy
@@ -606,6 +617,12 @@ impl Bundle {
     /// config made by `$CORTEN_BIN spec` in the bundle dir, then edited: absolute `root.path`,
     /// `process.terminal` false, `process.args` `["/bin/probe", "report"]`.
     pub fn new(name: &str) -> Bundle {
+        Bundle::for_runtime(name, bin())
+    }
+
+    /// Like [`Bundle::new`], with `runtime` instead of [`bin`] for every call
+    /// (`spec` and the cleanup too).
+    pub fn for_runtime(name: &str, runtime: PathBuf) -> Bundle {
         let rootfs_src = rootfs_source();
         let probe = probe_source();
         let tmp = make_unique_dir(name);
@@ -621,6 +638,7 @@ impl Bundle {
             dir,
             root,
             rootfs,
+            runtime,
             config: Value::Null,
             io_seq: AtomicU32::new(0),
             id_seq: AtomicU32::new(0),
@@ -995,10 +1013,9 @@ impl Bundle {
     /// Runs the runtime for cleanup, never panicking: returns its stdout, or None when it could
     /// not run or failed. Gives up (and kills it) after [`RUNTIME_TIMEOUT`].
     fn cleanup_call(&self, args: &[&str]) -> Option<String> {
-        let bin = env_path("CORTEN_BIN").unwrap_or_else(default_bin);
         let out_path = self.tmp.join("io/cleanup.out");
         let out = fs::File::create(&out_path).ok()?;
-        let mut child = Command::new(bin)
+        let mut child = Command::new(&self.runtime)
             .arg("--root")
             .arg(&self.root)
             .args(args)
