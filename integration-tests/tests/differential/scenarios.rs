@@ -409,11 +409,7 @@ crate::table! {
         .step(Step::Console),
     exec_tty_console_foreground => running()
         .run(cmd("exec -t --console-socket {console} {id} /bin/sh -c").then(&["tty"]))
-        .step(Step::Console)
-        // DIFF: runc refuses a console socket without -d (255, "cannot use console
-        // socket if runc will not detach or allocate tty"); corten runs it.
-        .differs("exec", Why::Undocumented, "runc refuses --console-socket without -d")
-        .differs("console", Why::Undocumented, "runc refuses --console-socket without -d"),
+        .step(Step::Console),
     // spec, features, version, checkpoint.
     spec_default => Scenario::new()
         .run(cmd("spec --bundle {tmp}").no_root())
@@ -515,8 +511,7 @@ crate::table! {
         .config(sh("tty; stat -c '%u:%g %a' $(tty)"))
         .run(cmd("create --console-socket {console} --bundle {bundle} {id}"))
         .run(cmd("start {id}"))
-        .step(Step::Console)
-        .differs("console", Why::Issue17, "the pty belongs to the process's uid with runc (1000:5), to root with corten"),
+        .step(Step::Console),
     // root, hostname.
     root_readonly => Scenario::new().config(set("/root/readonly", json!(true))).run(report()),
     hostname_set => Scenario::new().config(set("/hostname", json!("differential"))).run(report()),
