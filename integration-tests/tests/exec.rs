@@ -639,3 +639,47 @@ fn process_json_without_user_runs_as_root() {
     assert_eq!(out.stdout.trim(), "0:0");
     b.delete_force(&id);
 }
+
+/// The capability line `name` of /proc/self/status as the process sees it.
+fn cap_line<'a>(status: &'a str, name: &str) -> &'a str {
+    status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_default()
+        .trim()
+}
+
+/// Regression: a process file without `capabilities` ran with every
+/// capability root has; runc gives it the container's, as it gives the
+/// container's rlimits.
+#[test]
+fn process_json_without_capabilities_gets_the_containers() {
+    let mut b = Bundle::new("exec-nocaps");
+    b.config_mut(|c| {
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"],
+            "permitted": ["CAP_KILL"]});
+        c["process"]["noNewPrivileges"] = json!(true);
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 123, "soft": 45}]);
+    });
+    let (id, _init) = running(&mut b);
+    let path = b.root.join("process.json");
+    let process = json!({"args": ["/bin/sh", "-c", "grep -E '^(Cap|NoNewPrivs)' /proc/self/status; ulimit -n"],
+        "cwd": "/", "user": {"uid": 0, "gid": 0}});
+    fs::write(&path, process.to_string()).unwrap();
+    let out = b.corten(&["exec", "--process", path.to_str().unwrap(), &id]);
+    out.ok();
+    let s = out.stdout.as_str();
+    // The container's bounding set; uid 0 without no_new_privs gains all
+    // of it at execve (the kernel's rule for root).
+    assert_eq!(cap_line(s, "CapBnd:"), "CapBnd:\t0000000000000021", "{s}");
+    assert_eq!(cap_line(s, "CapEff:"), "CapEff:\t0000000000000021", "{s}");
+    // runc reads a missing noNewPrivileges as false, not as the container's.
+    assert_eq!(cap_line(s, "NoNewPrivs:"), "NoNewPrivs:\t0", "{s}");
+    if !skip_if_runc(
+        "runc 1.1.5 does not set rlimits on an exec process; its code means the container's",
+    ) {
+        assert_eq!(s.lines().last(), Some("45"), "the container's rlimits: {s}");
+    }
+    b.delete_force(&id);
+}

@@ -307,6 +307,22 @@ fn run_forwards_signals_to_the_container() {
     }
 }
 
+/// Regression: a config without `capabilities` ran its process with every
+/// capability root has; runc gives it none.
+#[test]
+fn a_process_without_capabilities_gets_none() {
+    let mut b = Bundle::new("nocaps");
+    b.config_mut(|c| {
+        c["process"].as_object_mut().unwrap().remove("capabilities");
+    });
+    b.set_sh("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | cut -f2 | sort -u");
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(out.stdout, "0000000000000000\n", "every set is empty");
+    b.assert_clean(&id);
+}
+
 /// Regression: capability names were compared with oci-spec's Display form
 /// (no "CAP_" prefix), so every set came out empty without an error.
 #[test]

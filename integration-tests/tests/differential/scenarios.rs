@@ -387,10 +387,7 @@ crate::table! {
     exec_process_json => running()
         .prepare(tmp_file("process.json", r#"{"args": ["/bin/probe", "report"], "cwd": "/", "env": ["A=1"]}"#))
         .run(cmd("exec -p {tmp}/process.json {id}").out(Out::Report))
-        // DIFF: a process.json without "capabilities": runc gives the container's
-        // capabilities (here the spec's three), corten every capability
-        // (CapBnd/CapEff 000001fffeffffff).
-        .differs("exec.stdout.status", Why::Undocumented, "exec -p without capabilities: corten grants all"),
+        .differs("exec.stdout.rlimits", Why::Runc115, "runc 1.1.5 leaves an exec process its own raised NOFILE; the container's rlimits apply"),
     exec_cap_and_no_new_privs => running()
         .config(set("/process/capabilities", json!({"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]})))
         .run(cmd("exec --cap CAP_CHOWN --no-new-privs {id} /bin/probe report").out(Out::Report)),
@@ -712,7 +709,12 @@ crate::table! {
     exec_process_json_without_user => running()
         .prepare(tmp_file("process.json", r#"{"args": ["/bin/probe", "report"], "cwd": "/"}"#))
         .run(cmd("exec -p {tmp}/process.json {id}").out(Out::Report).err(Err::Ignore))
-        .differs("exec.stdout.status", Why::Undocumented, "exec -p without capabilities: corten grants all"),
+        .differs("exec.stdout.rlimits", Why::Runc115, "runc 1.1.5 leaves an exec process its own raised NOFILE; the container's rlimits apply"),
+    process_without_capabilities => Scenario::new()
+        .config(|c: &mut Value, _: &Side| {
+            c["process"].as_object_mut().map(|p| p.remove("capabilities"));
+        })
+        .run(report()),
     bind_file_onto_dangling_symlink => Scenario::new()
         .prepare(tmp_file("single", "hello"))
         .prepare(|s| std::os::unix::fs::symlink("/foo/bar/not/here", s.b.rootfs.join("etc/not-existing")).unwrap())

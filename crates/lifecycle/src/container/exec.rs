@@ -51,6 +51,27 @@ pub fn default_process(
     ))
 }
 
+/// What an exec process (`exec -p FILE`) leaves out, it has as the
+/// container's init has it, as runc's exec: its capabilities (a process
+/// file without them must not run with every capability, nor with none
+/// where the container has some), AppArmor profile, SELinux label and
+/// rlimits. no_new_privileges is not among them: runc reads a missing one
+/// as false.
+fn take_the_containers_defaults(p: &mut Process, own: &Process) {
+    if p.capabilities().is_none() {
+        p.set_capabilities(own.capabilities().clone());
+    }
+    if p.apparmor_profile().as_ref().is_none_or(|a| a.is_empty()) {
+        p.set_apparmor_profile(own.apparmor_profile().clone());
+    }
+    if p.selinux_label().as_ref().is_none_or(|l| l.is_empty()) {
+        p.set_selinux_label(own.selinux_label().clone());
+    }
+    if p.rlimits().as_ref().is_none_or(|r| r.is_empty()) {
+        p.set_rlimits(own.rlimits().clone());
+    }
+}
+
 /// The container's config as `create` took it (runc's behaviour: the
 /// bundle may have changed or gone since); the bundle's for a container
 /// made before configs were saved.
@@ -102,7 +123,11 @@ pub fn exec(store: &Store, opts: &ExecOptions<'_>) -> Result<Executed, Error> {
         opts.console_to_caller,
     )?;
     // The container's config, with this process in place of its own.
-    bundle.spec.set_process(Some(opts.process.clone()));
+    let mut process = opts.process.clone();
+    if let Some(own) = bundle.spec.process() {
+        take_the_containers_defaults(&mut process, own);
+    }
+    bundle.spec.set_process(Some(process));
     bundle.scheduler = opts.scheduler.clone();
     let (pid, console) = crate::spawn::exec::spawn(crate::spawn::exec::Request {
         state: &state,

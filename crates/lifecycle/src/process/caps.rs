@@ -73,9 +73,14 @@ fn mask(set: &Option<Capabilities>) -> u64 {
         .fold(0, |m, i| m | (1u64 << i))
 }
 
-/// The sets of `process.capabilities`; `None` leaves the init's own alone.
+/// The sets of `process.capabilities`, `None` only without a process. A
+/// process without `capabilities` gets none at all, as runc gives it: an
+/// omitted field must never mean a fully privileged container.
 pub fn wanted(spec: &Spec) -> Option<Wanted> {
-    let caps = spec.process().as_ref()?.capabilities().as_ref()?;
+    let process = spec.process().as_ref()?;
+    let Some(caps) = process.capabilities() else {
+        return Some(Wanted::default());
+    };
     Some(Wanted {
         bounding: mask(caps.bounding()),
         effective: mask(caps.effective()),
@@ -185,6 +190,16 @@ mod tests {
         assert_eq!(w.effective, 1 << 5);
         assert_eq!(w.ambient, 0);
         assert_eq!(names(w.bounding), vec!["CAP_CHOWN", "CAP_KILL"]);
+    }
+
+    #[test]
+    fn a_process_without_capabilities_gets_none() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.2.0",
+            "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["x"]}
+        }))
+        .unwrap();
+        assert_eq!(wanted(&spec), Some(Wanted::default()));
     }
 
     #[test]
