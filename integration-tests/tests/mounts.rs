@@ -228,6 +228,42 @@ fn symlink_mount_target_stays_in_rootfs() {
     b.assert_clean(&id);
 }
 
+/// A file bind onto a dangling symlink gets the link's target made inside
+/// the rootfs, with its parents, as runc does (runc's mounts.bats); a
+/// target on the host is never made.
+#[test]
+fn file_bind_onto_a_dangling_symlink_creates_its_target_in_the_rootfs() {
+    let mut b = Bundle::new("danglingbind");
+    let src = b.tmp.join("single");
+    fs::write(&src, "hello").unwrap();
+    let host_target = b.tmp.join("host/not/here");
+    std::os::unix::fs::symlink("/foo/bar/not/here", b.rootfs.join("etc/not-existing")).unwrap();
+    std::os::unix::fs::symlink(&host_target, b.rootfs.join("etc/to-host")).unwrap();
+    let src_s = src.to_string_lossy().into_owned();
+    b.config_mut(|c| {
+        for dest in ["/etc/not-existing", "/etc/to-host"] {
+            c["mounts"].as_array_mut().unwrap().push(
+                json!({"destination": dest, "type": "bind", "source": src_s, "options": ["bind"]}),
+            );
+        }
+    });
+    let inside = host_target
+        .strip_prefix("/")
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    b.set_sh(&format!("cat /foo/bar/not/here; echo; cat /{inside}"));
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(
+        out.stdout, "hello\nhello",
+        "both binds reached through their links"
+    );
+    assert!(!host_target.exists(), "nothing made on the host");
+    b.assert_clean(&id);
+}
+
 #[test]
 fn readonly_root() {
     let mut b = Bundle::new("rootro");

@@ -721,8 +721,7 @@ crate::table! {
         .config(add_mount(json!({"destination": "/etc/not-existing", "type": "bind", "source": "{tmp}/single",
             "options": ["bind"]})))
         .config(sh("cat /foo/bar/not/here"))
-        .run(run().out(Out::Text))
-        .differs("run", Why::Issue17, "corten fails: creating mount target: openat2 /etc/not-existing"),
+        .run(run().out(Out::Text)),
     dev_readonly_path => Scenario::new()
         .config(set("/linux/readonlyPaths", json!(["/dev"])))
         .config(sh("ls /dev/pts >/dev/null && echo ok; touch /dev/x 2>/dev/null || echo ro"))
