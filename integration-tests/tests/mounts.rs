@@ -5,6 +5,7 @@ mod common;
 
 use std::fs;
 use std::path::Path;
+use std::path::PathBuf;
 
 use common::*;
 use serde_json::{json, Value};
@@ -346,6 +347,66 @@ fn root_mount_optional_fields(r: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// A shared bind mount of a test directory, unmounted (with what the
+/// container propagated into it) when dropped.
+struct SharedHostDir(PathBuf);
+
+impl SharedHostDir {
+    fn new(dir: PathBuf) -> Self {
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        let d = dir.to_str().unwrap();
+        for args in [vec!["--bind", d, d], vec!["--make-shared", d]] {
+            let st = std::process::Command::new("mount")
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {args:?}");
+        }
+        SharedHostDir(dir)
+    }
+}
+
+impl Drop for SharedHostDir {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Kubernetes' Bidirectional volume: rootfsPropagation rshared and a bind
+/// `rbind,rshared` of a shared host directory. A mount the container makes
+/// in the volume appears on the host, as with runc (corten made / a
+/// recursive slave first, so the volume only received).
+#[test]
+fn rshared_volume_propagates_a_containers_mount_to_the_host() {
+    let mut b = Bundle::new("bidirectional");
+    let host = SharedHostDir::new(b.tmp.join("vol"));
+    let src = host.0.to_string_lossy().into_owned();
+    b.config_mut(|c| {
+        c["linux"]["rootfsPropagation"] = json!("rshared");
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/vol", "type": "bind", "source": src, "options": ["rbind", "rshared"]
+        }));
+        grant_cap(c, "CAP_SYS_ADMIN");
+    });
+    b.set_sh("mount -t tmpfs bidirectional /vol/sub && echo mounted");
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "mounted");
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let sub = host.0.join("sub");
+    let on_host = mountinfo.lines().any(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        f.get(4) == Some(&sub.to_str().unwrap()) && l.contains(" - tmpfs bidirectional ")
+    });
+    assert!(on_host, "the container's mount reached {}", sub.display());
+    drop(host);
+    b.assert_clean(&id);
 }
 
 #[test]

@@ -615,8 +615,8 @@ crate::table! {
     rootfs_propagation_shared => Scenario::new()
         .config(set("/linux/rootfsPropagation", json!("rshared")))
         .run(report())
-        .differs("run.stdout.mounts", Why::Issue17,
-            "rshared: corten's container mounts are shared, runc's show no peer group"),
+        .differs("run.stdout.mounts", Why::Runc115,
+            "rshared is applied to / after pivot_root as runc 1.2.7+ does (runc PR 4724); 1.1.5 leaves it private"),
     masked_then_readonly_order => Scenario::new()
         .config(sh("grep -o ' /proc/[a-z_]* ' /proc/self/mountinfo | tr -d ' '"))
         .run(run().out(Out::Text))

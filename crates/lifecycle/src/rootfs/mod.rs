@@ -76,16 +76,30 @@ pub fn prepare(
     }
     let host_mounts = plan.host_mounts();
     if !host_mounts {
-        // Our mount changes must never reach the host: make every mount in
-        // this namespace a slave (or private) before touching anything.
         let prop = root_propagation(spec)?;
-        let first = if prop == Some(libc::MS_PRIVATE) {
-            libc::MS_PRIVATE
-        } else {
-            libc::MS_SLAVE
-        };
-        sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
-            .context("making / a slave mount")?;
+        match prop {
+            // rootfsPropagation shared asks for mounts to reach the host
+            // (Kubernetes' Bidirectional volumes): / as asked, as runc does,
+            // and only the rootfs's own mount is cut off, so the binds of
+            // shared host volumes stay peers of the host's.
+            Some(flag) if flag & libc::MS_SHARED != 0 => {
+                sys::mount::mount(None, Path::new("/"), None, flag, None)
+                    .context("setting rootfsPropagation on /")?;
+                let parent = host::mount_point_of(&bundle.rootfs)?;
+                sys::mount::mount(None, &parent, None, libc::MS_PRIVATE, None)
+                    .with_context(|| format!("making {} private", parent.display()))?;
+            }
+            // Otherwise our mount changes must never reach the host: every
+            // mount in this namespace a slave (or private) first.
+            _ => {
+                let first = match prop {
+                    Some(f) if f & libc::MS_PRIVATE != 0 => libc::MS_PRIVATE,
+                    _ => libc::MS_SLAVE,
+                };
+                sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
+                    .context("making / a slave mount")?;
+            }
+        }
     }
     // pivot_root needs the new root to be a mount point. Sharing the host's
     // mount namespace, it is also the one mount that holds every other one
@@ -156,8 +170,14 @@ pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
             .context("moving the rootfs to /")?;
         sys::fs::chroot(here).context("chroot into the rootfs")?;
     } else {
+        let old_root = sys::fs::openat(None, Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)
+            .context("opening the old root")?;
         // The old root ends up stacked on ".", so unmounting "." drops it.
         sys::mount::pivot_root(here, here).context("pivot_root")?;
+        // "." is still the new root's directory for mount(2): the old root
+        // is named by its own descriptor, or the slave change below would
+        // cut the container's shared volumes (rshared) from the host.
+        sys::fs::fchdir(old_root.as_fd()).context("entering the old root")?;
         // A slave first: the lazy unmount must not propagate to the host.
         sys::mount::mount(None, here, None, libc::MS_SLAVE | libc::MS_REC, None)
             .context("making the old root a slave")?;
