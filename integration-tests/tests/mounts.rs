@@ -405,6 +405,13 @@ fn rshared_volume_propagates_a_containers_mount_to_the_host() {
         f.get(4) == Some(&sub.to_str().unwrap()) && l.contains(" - tmpfs bidirectional ")
     });
     assert!(on_host, "the container's mount reached {}", sub.display());
+    // The old root was a peer of the host's mounts: its detach must not
+    // have propagated (it is made a slave first).
+    let vol = host.0.to_str().unwrap();
+    assert!(
+        mountinfo.lines().any(|l| l.split(' ').nth(4) == Some(vol)),
+        "the host's own mount at {vol} is still there"
+    );
     drop(host);
     b.assert_clean(&id);
 }
