@@ -563,17 +563,23 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_hides() {
     );
 }
 
+/// A host directory for an idmapped bind: a file of root's and one of 5:5.
+fn idmap_source(b: &Bundle) -> PathBuf {
+    let host = b.tmp.join("idmap-src");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("by-root"), "r").unwrap();
+    fs::write(host.join("by-5"), "5").unwrap();
+    std::os::unix::fs::chown(host.join("by-5"), Some(5), Some(5)).unwrap();
+    host
+}
+
 #[test]
 fn idmapped_bind_mount_maps_file_owners() {
     if is_runc() {
         return;
     }
     let mut b = Bundle::new("idmap");
-    let host = b.tmp.join("idmap-src");
-    fs::create_dir_all(&host).unwrap();
-    fs::write(host.join("by-root"), "r").unwrap();
-    fs::write(host.join("by-5"), "5").unwrap();
-    std::os::unix::fs::chown(host.join("by-5"), Some(5), Some(5)).unwrap();
+    let host = idmap_source(&b);
     let host_s = host.display().to_string();
     b.config_mut(|c| {
         c["mounts"].as_array_mut().unwrap().push(json!({
@@ -675,4 +681,73 @@ fn proc_bound_from_a_source_relative_to_the_bundle_is_allowed() {
     });
     b.set_args(&["true"]);
     b.run_ok();
+}
+
+/// A user namespace mapping the container's 0..65536 to the host's 100000..
+fn with_userns(c: &mut Value) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+}
+
+/// A bind source only the host's root may reach (under a 0700 directory)
+/// works in a user-namespaced container, as with runc: the runtime opens
+/// it with its own credentials, not the container root's (host uid 100000).
+#[test]
+fn bind_source_only_root_can_reach_works_in_a_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = Bundle::new("privsrc");
+    let private = b.tmp.join("private");
+    fs::create_dir_all(private.join("data")).unwrap();
+    fs::write(private.join("data/hello"), "hello").unwrap();
+    fs::write(private.join("file"), "a file").unwrap();
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+    let (dir, file) = (private.join("data"), private.join("file"));
+    // The rootfs is the host root's, which the user namespace does not map:
+    // the mount points exist beforehand, as in an image made for it.
+    fs::create_dir_all(b.rootfs.join("data")).unwrap();
+    fs::write(b.rootfs.join("etc/file"), "").unwrap();
+    b.config_mut(|c| {
+        with_userns(c);
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(json!({"destination": "/data", "type": "bind",
+            "source": dir.to_str().unwrap(), "options": ["rbind", "ro"]}));
+        mounts.push(json!({"destination": "/etc/file", "type": "bind",
+            "source": file.to_str().unwrap(), "options": ["bind"]}));
+    });
+    b.set_sh("cat /data/hello; echo; cat /etc/file; echo; touch /data/x 2>/dev/null || echo ro");
+    let out = b.run_ok();
+    assert_eq!(out, "hello\na file\nro\n");
+}
+
+/// An idmapped bind (`idmap`: the container's own maps) in a user-namespaced
+/// container: the host's root-owned files appear as the container root's.
+/// The kernel refuses MOUNT_ATTR_IDMAP from inside the container's user
+/// namespace, so the runtime makes the mount outside it.
+#[test]
+fn idmapped_bind_mount_works_in_a_user_namespace() {
+    if skip_if_runc("runc 1.1.5 has no idmapped mounts") {
+        return;
+    }
+    let mut b = Bundle::new("idmapns");
+    let host = idmap_source(&b);
+    fs::create_dir_all(b.rootfs.join("idmapped")).unwrap();
+    let host_s = host.display().to_string();
+    b.config_mut(|c| {
+        with_userns(c);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/idmapped", "type": "bind", "source": host_s,
+            "options": ["bind", "idmap"]
+        }));
+    });
+    b.set_sh("stat -c '%u %g' /idmapped/by-root /idmapped/by-5; touch /idmapped/made");
+    let out = b.run_ok();
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["0 0", "5 5"], "{out}");
+    // Made by the container's root: the host's root on disk.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(host.join("made")).unwrap().uid(), 0);
 }

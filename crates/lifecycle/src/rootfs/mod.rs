@@ -17,6 +17,7 @@ pub(crate) mod idmap;
 mod mounts;
 mod paths;
 mod resolve;
+pub mod sources;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -50,11 +51,14 @@ pub fn set_names(spec: &Spec) -> Result<(), Error> {
 }
 
 /// Everything before pivot_root.
+/// `runtime_sources` asks the runtime for the bind sources it clones
+/// (see [`sources`]), by mount index, when it is the one to open them.
 pub fn prepare(
     bundle: &Bundle,
     plan: &Plan,
     idmap_userns: &[Option<OwnedFd>],
     unprivileged: bool,
+    runtime_sources: &dyn Fn() -> Result<Vec<Option<OwnedFd>>, Error>,
 ) -> Result<Root, Error> {
     // An unprivileged runtime (rootless podman runs it as root of a user
     // namespace) may not mknod either.
@@ -101,6 +105,13 @@ pub fn prepare(
             }
         }
     }
+    // After the propagation change: the copies are slaves (or peers) as
+    // the mounts they copy now are.
+    let sources = if sources::opened_by_runtime(spec, plan, unprivileged) {
+        runtime_sources()?
+    } else {
+        Vec::new()
+    };
     // pivot_root needs the new root to be a mount point. Sharing the host's
     // mount namespace, it is also the one mount that holds every other one
     // the container makes (delete detaches it, and with it them all), and
@@ -125,6 +136,7 @@ pub fn prepare(
         in_userns,
         in_cgroupns,
         idmap_userns,
+        sources: &sources,
     };
     let list = spec.mounts().as_deref().unwrap_or_default();
     for (i, m) in list.iter().enumerate() {
