@@ -21,10 +21,17 @@ use crate::spec::Bundle;
 /// Whether the runtime opens the bind sources: the container has a user
 /// namespace (new or joined), the runtime is privileged on the host (an
 /// unprivileged one can reach no more than the container's root), and the
-/// config has a bind mount. Both sides decide with this.
+/// config has a bind mount. Not in a mount namespace the config joins: that
+/// one may be another container's, shaped by it, and the runtime resolves
+/// host paths with the host's credentials only where no container process
+/// has been. Both sides decide with this.
 pub fn opened_by_runtime(spec: &Spec, plan: &Plan, unprivileged: bool) -> bool {
-    let userns = plan.new_user() || plan.joins.iter().any(|(f, _, _)| *f == libc::CLONE_NEWUSER);
-    userns && !unprivileged && spec.mounts().iter().flatten().any(is_bind)
+    let joins = |ns| plan.joins.iter().any(|(f, _, _)| *f == ns);
+    let userns = plan.new_user() || joins(libc::CLONE_NEWUSER);
+    userns
+        && !joins(libc::CLONE_NEWNS)
+        && !unprivileged
+        && spec.mounts().iter().flatten().any(is_bind)
 }
 
 /// The detached copy of every bind source, by mount index, with its ids
