@@ -751,3 +751,25 @@ fn idmapped_bind_mount_works_in_a_user_namespace() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(host.join("made")).unwrap().uid(), 0);
 }
+
+/// A /dev tmpfs with `ro` is filled (nodes, pts, shm) and made read-only
+/// last, as runc makes it: read-only itself, its submounts as they were.
+#[test]
+fn dev_mounted_read_only_is_filled_first() {
+    let mut b = Bundle::new("devro");
+    b.config_mut(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev" {
+                m["options"].as_array_mut().unwrap().push(json!("ro"));
+            }
+        }
+    });
+    b.set_sh(
+        "[ -c /dev/null ] && [ -d /dev/pts ] && echo filled; touch /dev/x 2>/dev/null || echo ro; \
+         touch /dev/shm/x && echo shm-rw; grep -c ' /dev ro,' /proc/self/mountinfo",
+    );
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        ["filled", "ro", "shm-rw", "1"]
+    );
+}

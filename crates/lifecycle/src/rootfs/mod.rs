@@ -222,6 +222,16 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
             .with_context(|| format!("making {p} read-only"))?;
     }
     if spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| mounts::dev_made_readonly_last(&resolve::normalize(m.destination()), m))
+    {
+        paths
+            .mount_readonly(Path::new("/dev"))
+            .context("making /dev read-only")?;
+    }
+    if spec
         .root()
         .as_ref()
         .and_then(|r| r.readonly())

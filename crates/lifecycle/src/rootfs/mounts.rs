@@ -320,6 +320,10 @@ fn new_fs(
         .clone()
         .unwrap_or_else(|| PathBuf::from(fstype));
     let mut flags = opts.flags & !libc::MS_REMOUNT;
+    if dev_made_readonly_last(dest, mount) {
+        // Its nodes, pts, shm and the console go in first (runc's order).
+        flags &= !libc::MS_RDONLY;
+    }
     let hidden = if opts.copyup {
         if fstype != "tmpfs" {
             return Err(Error::Config(format!(
@@ -382,6 +386,16 @@ fn new_fs(
     }
     let mounted = resolve::open(ctx.root, dest).context("opening mount")?;
     apply_after(mounted.as_fd(), opts)
+}
+
+/// Whether `mount` is a /dev of its own (not a bind) asked to be read-only:
+/// it is mounted writable and made read-only after pivot_root, once it is
+/// filled ([`super::finish`]).
+pub fn dev_made_readonly_last(dest: &Path, mount: &Mount) -> bool {
+    dest == Path::new("/dev")
+        && !is_bind(mount)
+        && mount.options().iter().flatten().any(|o| o == "ro")
+        && !mount.options().iter().flatten().any(|o| o == "rw")
 }
 
 /// A tmpfs without `mode=` takes the mode of the directory it covers, as
