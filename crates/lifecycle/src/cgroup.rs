@@ -59,11 +59,12 @@ pub fn plan(
         }
         return Ok(None);
     }
-    // An empty cgroupsPath is no cgroupsPath (runc).
+    // An empty cgroupsPath is no cgroupsPath, which is the id relative to
+    // the runtime's own cgroup (runc).
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from(format!("corten/{id}")));
+        .unwrap_or_else(|| PathBuf::from(id));
     let cg = cgroups::new(&path).map_err(cg_err)?;
     if policy != Policy::Rootless {
         return Ok(Some(cg));
