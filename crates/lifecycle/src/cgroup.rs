@@ -38,12 +38,12 @@ fn cg_err(e: cgroups::Error) -> Error {
 }
 
 /// The container's cgroup, made from its config, or `None` when disabled
-/// (or rootless without a writable cgroup: then `warnings` says so).
+/// (or rootless without a writable cgroup: then `notes` says so).
 pub fn plan(
     spec: &Spec,
     id: &str,
     policy: Policy,
-    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Result<Option<Box<dyn Manager>>, Error> {
     let linux = spec.linux().as_ref();
     let resources = linux.and_then(|l| l.resources().as_ref());
@@ -75,7 +75,7 @@ pub fn plan(
             "linux.resources needs a cgroup this user can write (rootless): {e}"
         ))),
         Err(e @ cgroups::Error::Denied { .. }) => {
-            warnings.push(format!(
+            notes.push(format!(
                 "rootless: running without a cgroup, as it cannot be made here: {e}"
             ));
             Ok(None)
