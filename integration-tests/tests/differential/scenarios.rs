@@ -342,10 +342,11 @@ crate::table! {
     pause_of_created => created()
         .run(cmd("pause {id}"))
         .run(state())
-        // DIFF: runc 1.1.5 freezes a created container (state "paused"); corten
-        // refuses ("not running").
-        .differs("pause", Why::Undocumented, "runc pauses a created container, corten refuses")
-        .differs("state", Why::Undocumented, "runc: paused, corten: created"),
+        .run(cmd("start {id}").fails().label("start-while-paused"))
+        .run(cmd("resume {id}"))
+        .run(state().label("state-after-resume"))
+        .run(cmd("start {id}"))
+        .status("running"),
     resume_of_running_fails => running().run(cmd("resume {id}").fails()),
     exec_in_paused_fails => running()
         .run(cmd("pause {id}"))
