@@ -446,14 +446,13 @@ crate::table! {
             "corten has the fields runc 1.2 added (seccomp knownFlags/supportedFlags, intelRdt, \
              mountExtensions, netDevices, cgroup.rdma) and its own version annotation")
         // DIFF: runc says what it was built with (systemd true: corten refuses the
-        // systemd cgroup manager, README), apparmor/selinux true where corten says
-        // what this host has (false: no LSM module here).
+        // systemd cgroup manager, README).
         .differs("features-cgroup", Why::Undocumented, "systemd: runc true, corten false (systemd manager not supported)")
-        .differs("features-lsm", Why::Undocumented, "apparmor/selinux: runc true (built in), corten false (host has no module)")
+        .differs("features-lsm", Why::Documented, "selinux: runc true, corten false (linux.mountLabel is refused)")
         // DIFF: corten lists the time namespace, which runc 1.1.5 does not support.
         .differs("features-namespaces", Why::Undocumented, "corten lists \"time\"")
-        // DIFF: runc 1.1.5 lists acl, noacl, iversion, noiversion and rnostrictatime too.
-        .differs("features-mountOptions", Why::Undocumented, "the mount option lists differ")
+        .differs("features-mountOptions", Why::Runc115,
+            "runc 1.1.5 lists acl and noacl as MS_POSIXACL flags; runc 1.2+ and corten pass them to the filesystem")
         // DIFF: runc lists every architecture libseccomp knows (mips, ppc, s390...);
         // corten those its own compiler handles (README: x86, arm, riscv64).
         .differs("features-seccomp", Why::Undocumented, "corten lists fewer seccomp architectures"),
