@@ -412,6 +412,14 @@ fn pause_resume_and_ps() {
         table.stdout
     );
 
+    // `--` ends ps's own arguments; the rest goes to ps(1) (COMPAT.md;
+    // runc's main branch; runc 1.1.5 hands the `--` to ps(1), which fails).
+    if !skip_if_runc("runc 1.1.5 passes `--` on to ps(1)") {
+        let cols = b.corten(&["ps", &id, "--", "-o", "pid,comm"]);
+        cols.ok();
+        assert!(cols.stdout.starts_with("  PID COMMAND"), "{}", cols.stdout);
+    }
+
     b.corten(&["resume", &id]).ok();
     assert_eq!(b.state(&id)["status"], "running");
     let deadline = std::time::Instant::now() + WAIT_TIMEOUT;

@@ -327,9 +327,10 @@ crate::table! {
     ps_with_ps_args => running().run(cmd("ps {id} -o pid,comm").out(Out::Norm(last_column))),
     ps_with_separator_and_ps_args => running()
         .run(cmd("ps {id} -- -o pid,comm").out(Out::Norm(last_column)))
-        // DIFF: runc 1.1.5 hands the `--` to ps(1), which fails ("garbage
-        // option"); corten takes it as the separator COMPAT.md describes.
-        .differs("ps", Why::Undocumented, "runc 1.1.5 passes `--` on to ps(1) and fails"),
+        // runc 1.1.5 hands the `--` to ps(1), which fails ("garbage option");
+        // runc's main branch (urfave/cli v3, opencontainers/runc 57fad01)
+        // drops it as the separator, as corten does.
+        .differs("ps", Why::Runc115, "runc 1.1.5 passes `--` on to ps(1) and fails"),
     // pause, resume.
     pause_and_resume => running()
         .run(cmd("pause {id}"))
