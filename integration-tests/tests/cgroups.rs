@@ -412,6 +412,14 @@ fn pause_resume_and_ps() {
         table.stdout
     );
 
+    // `--` ends ps's own arguments; the rest goes to ps(1) (COMPAT.md;
+    // runc's main branch; runc 1.1.5 hands the `--` to ps(1), which fails).
+    if !skip_if_runc("runc 1.1.5 passes `--` on to ps(1)") {
+        let cols = b.corten(&["ps", &id, "--", "-o", "pid,comm"]);
+        cols.ok();
+        assert!(cols.stdout.starts_with("  PID COMMAND"), "{}", cols.stdout);
+    }
+
     b.corten(&["resume", &id]).ok();
     assert_eq!(b.state(&id)["status"], "running");
     let deadline = std::time::Instant::now() + WAIT_TIMEOUT;
@@ -721,6 +729,87 @@ fn events_print_stats_in_runcs_shape() {
     assert!(stream.stdout.lines().count() >= 2, "{}", stream.stdout);
     b.corten(&["events", "--stats", &id])
         .fails_with(1, "container not running");
+    b.delete(&id);
+    b.assert_clean(&id);
+}
+
+/// `events` data is runc's `types.Stats` as Go encodes it: every section
+/// runc has (cpuset, intel_rdt, network_interfaces null included), in
+/// runc's key order, and zero or empty values left out where runc's tags
+/// say omitempty (no pids limit, no throttling) while the values runc
+/// always prints stay (a memory entry's limit and failcnt). Scripts and
+/// engines parse these lines. Found by the differential harness
+/// (events_stats_shape), issue 17.
+#[test]
+fn events_stats_have_runcs_sections_order_and_omitted_zeros() {
+    let mut b = Bundle::new("cgevshape");
+    b.set_args(&[PROBE, "sleep", "5"]);
+    let id = b.id();
+    b.create_start(&id);
+    let out = b.corten(&["events", "--stats", &id]);
+    out.ok();
+    let line = out.stdout.trim();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let data = &v["data"];
+    let order = |keys: &[&str], within: &str| {
+        let at: Vec<Option<usize>> = keys
+            .iter()
+            .map(|k| within.find(&format!("\"{k}\":")))
+            .collect();
+        assert!(
+            at.iter().all(Option::is_some) && at.windows(2).all(|w| w[0] < w[1]),
+            "{keys:?} in this order in {within}"
+        );
+    };
+    order(
+        &[
+            "cpu",
+            "cpuset",
+            "memory",
+            "pids",
+            "blkio",
+            "hugetlb",
+            "intel_rdt",
+            "network_interfaces",
+        ],
+        line,
+    );
+    assert!(
+        line.ends_with(r#""intel_rdt":{},"network_interfaces":null}}"#),
+        "{line}"
+    );
+    let usage = serde_json::to_string(&data["memory"]["usage"]).unwrap();
+    assert!(
+        data["memory"]["usage"]["limit"].is_u64() && data["memory"]["usage"]["failcnt"] == 0,
+        "{usage}"
+    );
+    // The text after `key`.
+    let after = |key: &str| {
+        let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}"));
+        &line[at + key.len()..]
+    };
+    let mem = after(r#""memory":{"usage":{"#);
+    order(&["limit", "usage", "max", "failcnt", "swap"], mem);
+    order(&["total", "kernel", "user"], after(r#""cpu":{"usage":{"#));
+    assert!(
+        data["cpuset"]["sched_relax_domain_level"].is_i64(),
+        "{line}"
+    );
+    assert!(data["pids"]["current"].as_u64().unwrap() >= 1, "{line}");
+    assert_eq!(
+        data["pids"].get("limit"),
+        None,
+        "no limit, omitempty: {line}"
+    );
+    if !skip_if_runc("runc 1.1.5 prints an all-zero section as {}; 1.4 omits it (omitzero)") {
+        assert_eq!(
+            data["cpu"].get("throttling"),
+            None,
+            "never throttled: {line}"
+        );
+    }
+    b.kill(&id, "KILL");
+    b.wait_status(&id, "stopped");
     b.delete(&id);
     b.assert_clean(&id);
 }

@@ -219,6 +219,39 @@ fn features() {
     assert_eq!(f["linux"]["cgroup"]["v2"], true, "{f}");
 }
 
+/// `features` lists the mount options the binary parses, sorted as
+/// runc's (rnostrictatime, iversion, noiversion and tmpcopyup were missing
+/// though handled or easily handled), and AppArmor as the binary applies
+/// it, whatever this host has (runc's meaning). Found by the differential
+/// harness (features_shape), issue 17.
+#[test]
+fn features_lists_the_mount_options_it_parses_and_apparmor() {
+    let b = Bundle::new("featmount");
+    let out = b.call(&["features"]).no_root().output();
+    out.ok();
+    let f = out.json();
+    let opts: Vec<&str> = f["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for o in [
+        "rnostrictatime",
+        "iversion",
+        "noiversion",
+        "tmpcopyup",
+        "rro",
+        "nosymfollow",
+    ] {
+        assert!(opts.contains(&o), "{o} in {opts:?}");
+    }
+    let mut sorted = opts.clone();
+    sorted.sort_unstable();
+    assert_eq!(opts, sorted, "sorted as runc's");
+    assert_eq!(f["linux"]["apparmor"]["enabled"], true, "{f}");
+}
+
 #[test]
 fn spec_refuses_to_overwrite() {
     let b = Bundle::new("specexists");

@@ -514,3 +514,27 @@ fn delete_force_of_missing_or_abandoned_container() {
     b.corten(&["delete", "--force", "abandoned"]).ok();
     assert!(!b.root.join("abandoned").exists());
 }
+
+/// `pause` of a created container (never started) freezes its waiting init
+/// and says "paused", as runc does; `start` is refused until `resume`,
+/// which makes it "created" again, and it then starts as usual. corten
+/// refused the pause ("not running: created"). Found by the differential
+/// harness (pause_of_created), issue 17.
+#[test]
+fn pause_of_a_created_container_holds_it_until_resume() {
+    let mut b = Bundle::new("pausecreated");
+    b.set_args(&[PROBE, "sleep", "30"]);
+    let id = b.id();
+    b.create(&id);
+    b.corten(&["pause", &id]).ok();
+    assert_eq!(b.state(&id)["status"], "paused");
+    b.corten(&["start", &id])
+        .fails_with(1, "cannot start a container in the paused state");
+    assert_eq!(b.state(&id)["status"], "paused");
+    b.corten(&["resume", &id]).ok();
+    assert_eq!(b.state(&id)["status"], "created");
+    b.start(&id);
+    b.wait_status(&id, "running");
+    b.corten(&["delete", "--force", &id]).ok();
+    b.assert_clean(&id);
+}

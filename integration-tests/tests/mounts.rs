@@ -644,6 +644,31 @@ fn rnorelatime_gives_runcs_atime_mode() {
     assert_eq!(b.run_ok().trim(), "rw,relatime");
 }
 
+/// `rnostrictatime`, `iversion` and `noiversion` are mount flags, as runc
+/// takes them (and `features` lists them): a strictatime tmpfs made
+/// `rnostrictatime` is relatime, where corten passed all three to tmpfs as
+/// its own options and the mount failed (runc 1.5's atime mode; 1.1.5
+/// left strictatime). Found by the differential harness
+/// (features_shape), issue 17.
+#[test]
+fn rnostrictatime_and_iversion_are_mount_flags() {
+    let mut b = Bundle::new("rnostrict");
+    b.config_mut(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/t", "type": "tmpfs", "source": "tmpfs",
+            "options": ["strictatime", "rnostrictatime", "iversion", "noiversion"]
+        }));
+    });
+    b.set_sh("grep ' /t ' /proc/self/mountinfo | cut -d' ' -f6");
+    let atime = b.run_ok();
+    // runc before 1.5 (opencontainers/runc 5560d55) cleared only the
+    // strictatime bit of the atime field, which the kernel refuses, and
+    // left the mount strictatime.
+    if !skip_if_runc("runc 1.1.5 leaves rnostrictatime's mount strictatime") {
+        assert_eq!(atime.trim(), "rw,relatime");
+    }
+}
+
 /// A masked path that is a symlink loop fails the create, as runc's and
 /// crun's mount of /dev/null onto it does, instead of being skipped
 /// (issue 17); a dangling one is skipped as a missing path.

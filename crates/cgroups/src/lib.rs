@@ -18,8 +18,9 @@ mod devices;
 mod error;
 pub mod mode;
 pub mod mountinfo;
-mod stats;
+pub mod stats;
 mod v1;
+mod v1_stats;
 mod v2;
 
 pub use error::{Error, Result};
@@ -95,7 +96,7 @@ pub trait Manager {
     /// Whether the processes are frozen, or `None` without a freezer.
     fn frozen(&self) -> Option<bool>;
     /// Statistics in runc's `events` shape.
-    fn stats(&self) -> serde_json::Value;
+    fn stats(&self) -> stats::Stats;
     /// How many processes the OOM killer has killed in the cgroup.
     fn oom_kills(&self) -> u64;
     /// Removes the directories (the processes must be gone).
@@ -116,7 +117,7 @@ pub fn check_device_rules(config: &[LinuxDeviceCgroup]) -> Result<()> {
 /// of the fuzz targets (fuzz/ at the top of the repository), not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::stats::from_files as v1_stats;
+    pub use crate::v1_stats::from_files as v1_stats;
     pub use crate::v2::stats::from_files as v2_stats;
 }
 

@@ -391,8 +391,8 @@ impl Manager for V1 {
             .unwrap_or(0)
     }
 
-    fn stats(&self) -> serde_json::Value {
-        crate::stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
+    fn stats(&self) -> crate::stats::Stats {
+        crate::v1_stats::collect(&|c| self.dir_of(c).map(Path::to_path_buf))
     }
 
     fn before_clone(&self) -> Result<Option<std::os::fd::OwnedFd>> {

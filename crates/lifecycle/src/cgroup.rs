@@ -18,6 +18,9 @@ use oci_spec::runtime::Spec;
 
 use crate::error::Error;
 
+/// The statistics `events` prints, in runc's shape.
+pub use cgroups::stats;
+
 /// How `create` is told to handle cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {

@@ -1,17 +1,21 @@
 //! Lifecycle hooks: run with the container's state on stdin, their args,
 //! env and timeout, where and when the runtime spec says.
 //!
-//! | hook            | run by                  | when                                   | state status |
-//! |-----------------|-------------------------|----------------------------------------|--------------|
-//! | prestart        | the runtime (create)    | mounts done, before pivot_root         | created      |
-//! | createRuntime   | the runtime (create)    | after prestart                         | creating     |
-//! | createContainer | the init, container ns  | after createRuntime, before pivot_root | creating     |
-//! | startContainer  | the init, container ns  | after `start`, before the execve       | created      |
-//! | poststart       | the runtime (start)     | after the process started              | running      |
-//! | poststop        | the runtime (delete)    | after the container stopped            | stopped      |
+//! | hook            | run by                  | when                                   | status   | pid        |
+//! |-----------------|-------------------------|----------------------------------------|----------|------------|
+//! | prestart        | the runtime (create)    | mounts done, before pivot_root         | creating | the init's |
+//! | createRuntime   | the runtime (create)    | after prestart                         | creating | the init's |
+//! | createContainer | the init, container ns  | after createRuntime, before pivot_root | creating | its getpid |
+//! | startContainer  | the init, container ns  | after `start`, before the execve       | created  | its getpid |
+//! | poststart       | the runtime (start)     | after the process started              | running  | the init's |
+//! | poststop        | the runtime (delete)    | after the container stopped            | stopped  | none       |
 //!
-//! (runtime-tools checks "created" for prestart, which the spec keeps for
-//! compatibility with the time it ran after `start`.)
+//! The statuses and pids are runc's (measured with runc 1.1.5, and so in
+//! runc's current source): prestart says "creating" (runtime-tools'
+//! hooks_stdin wants "created", which runc never gave), the hooks the init
+//! runs get the init's own pid (1 in a pid namespace), poststop none.
+//! poststart says "running" as runc since it runs poststart in `start`
+//! (runc 1.1.5 ran it at the end of `create` and said "created").
 
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::CommandExt;
@@ -180,14 +184,35 @@ pub fn run_saved(
     let Some(hooks) = state.hooks.as_ref().and_then(|h| pick(h).as_deref()) else {
         return Vec::new();
     };
-    let json = state_json(
-        &state.id,
-        state.init_pid,
-        status,
-        &state.bundle,
-        &state.annotations,
-    );
+    // A stopped container has no pid: runc leaves it out of poststop's state.
+    let pid = if status == "stopped" {
+        0
+    } else {
+        state.init_pid
+    };
+    let json = state_json(&state.id, pid, status, &state.bundle, &state.annotations);
     run_all_warn(kind, hooks, &json)
+}
+
+/// The OCI state document hooks read, as runc marshals the runtime spec's
+/// `State`: its field order, `pid` left out when zero (Go's `omitempty`: a
+/// stopped container has none) and `annotations` when empty, their keys
+/// sorted (as a Go map's).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HookState<'a> {
+    oci_version: &'a str,
+    id: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    pid: i32,
+    bundle: &'a std::path::Path,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    annotations: &'a std::collections::BTreeMap<String, String>,
+}
+
+fn is_zero(pid: &i32) -> bool {
+    *pid == 0
 }
 
 /// The OCI state document hooks read.
@@ -198,17 +223,15 @@ pub fn state_json(
     bundle: &std::path::Path,
     annotations: &std::collections::BTreeMap<String, String>,
 ) -> Vec<u8> {
-    let mut v = serde_json::json!({
-        "ociVersion": crate::spec::SPEC_VERSION,
-        "id": id,
-        "status": status,
-        "pid": pid,
-        "bundle": bundle,
-    });
-    if !annotations.is_empty() {
-        v["annotations"] = serde_json::json!(annotations);
-    }
-    serde_json::to_vec(&v).unwrap_or_default()
+    let state = HookState {
+        oci_version: crate::spec::SPEC_VERSION,
+        id,
+        status,
+        pid,
+        bundle,
+        annotations,
+    };
+    serde_json::to_vec(&state).unwrap_or_default()
 }
 
 #[cfg(test)]

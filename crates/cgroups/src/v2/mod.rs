@@ -264,7 +264,7 @@ impl Manager for V2 {
             .then(|| frozen_at(&self.dir))
     }
 
-    fn stats(&self) -> serde_json::Value {
+    fn stats(&self) -> crate::stats::Stats {
         stats::collect(&self.dir)
     }
 

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use lifecycle::cgroup::stats::Stats;
 use lifecycle::state::Store;
 use lifecycle::Error;
 
@@ -50,10 +51,10 @@ struct Event<'a> {
     kind: &'static str,
     id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a serde_json::Value>,
+    data: Option<&'a Stats>,
 }
 
-fn print_event(kind: &'static str, id: &str, data: Option<&serde_json::Value>) {
+fn print_event(kind: &'static str, id: &str, data: Option<&Stats>) {
     let line = serde_json::to_string(&Event { kind, id, data }).unwrap_or_default();
     println!("{line}");
 }
@@ -87,17 +88,24 @@ mod tests {
     /// panicked and corten aborted.
     #[test]
     fn events_keep_runcs_key_order() {
-        let data = serde_json::json!({"pids": {"current": 1}});
+        let data = Stats {
+            pids: lifecycle::cgroup::stats::Pids {
+                current: 1,
+                limit: 0,
+            },
+            ..Stats::default()
+        };
         let line = serde_json::to_string(&Event {
             kind: "stats",
             id: "c1",
             data: Some(&data),
         })
         .unwrap();
-        assert_eq!(
-            line,
-            r#"{"type":"stats","id":"c1","data":{"pids":{"current":1}}}"#
+        assert!(
+            line.starts_with(r#"{"type":"stats","id":"c1","data":{"cpu":{},"cpuset":{"#),
+            "{line}"
         );
+        assert!(line.contains(r#""pids":{"current":1}"#), "{line}");
         let oom = serde_json::to_string(&Event {
             kind: "oom",
             id: "c1",

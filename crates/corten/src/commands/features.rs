@@ -4,7 +4,9 @@ use lifecycle::rootfs::MountOptions;
 use lifecycle::Error;
 use serde_json::json;
 
-/// Mount options this binary understands (see rootfs::mounts).
+/// Mount options this binary understands (see rootfs::mounts), sorted as
+/// runc sorts its list. Not "acl"/"noacl": they are no mount flags (runc
+/// 1.2+ dropped them too) and go to the filesystem as its own options.
 const MOUNT_OPTIONS: &[&str] = &[
     "async",
     "atime",
@@ -14,6 +16,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "iversion",
     "lazytime",
     "loud",
     "mand",
@@ -21,6 +24,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "nodev",
     "nodiratime",
     "noexec",
+    "noiversion",
     "nolazytime",
     "nomand",
     "norelatime",
@@ -28,8 +32,8 @@ const MOUNT_OPTIONS: &[&str] = &[
     "nosuid",
     "nosymfollow",
     "private",
-    "rbind",
     "ratime",
+    "rbind",
     "rdev",
     "rdiratime",
     "relatime",
@@ -40,6 +44,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "rnodiratime",
     "rnoexec",
     "rnorelatime",
+    "rnostrictatime",
     "rnosuid",
     "rnosymfollow",
     "ro",
@@ -61,6 +66,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "suid",
     "symfollow",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -91,8 +97,12 @@ pub fn run() -> Result<i32, Error> {
                 "knownFlags": seccomp::features::known_flags(),
                 "supportedFlags": seccomp::features::supported_flags()
             },
-            "apparmor": {"enabled": lifecycle::process::lsm::apparmor_enabled()},
-            "selinux": {"enabled": lifecycle::process::lsm::selinux_enabled()},
+            // What the binary applies (runc's meaning), not what this host
+            // has: AppArmor profiles for the init and exec processes. Not
+            // SELinux: process labels are applied but linux.mountLabel is
+            // refused, so an engine must not take SELinux as supported.
+            "apparmor": {"enabled": true},
+            "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
             "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": true}}

@@ -22,11 +22,13 @@ fn cgroup_of(
     Ok((locked, cg, status))
 }
 
-/// Freezes every process of a running container.
+/// Freezes every process of a running or created container (a created
+/// one, as runc: its init is frozen while it waits, `start` is refused
+/// until `resume` makes it created again).
 pub fn pause(store: &Store, id: &str) -> Result<(), Error> {
     let (_lock, cg, status) = cgroup_of(store, id)?;
     match status {
-        Status::Running => {}
+        Status::Running | Status::Created => {}
         Status::Paused => {
             return Err(Error::InvalidState(format!(
                 "container {id} is already paused"
@@ -47,7 +49,8 @@ pub fn pause(store: &Store, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Thaws a paused container.
+/// Thaws a paused container: running again, or created if it was paused
+/// before `start`.
 pub fn resume(store: &Store, id: &str) -> Result<(), Error> {
     let (_lock, cg, status) = cgroup_of(store, id)?;
     if status != Status::Paused {

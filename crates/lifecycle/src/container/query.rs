@@ -84,7 +84,7 @@ pub fn processes(store: &Store, id: &str) -> Result<Vec<i32>, Error> {
 
 /// The statistics of a container's cgroup (runc's `events` data) and its
 /// count of OOM kills, or `None` once it has stopped.
-pub fn stats(store: &Store, id: &str) -> Result<Option<(serde_json::Value, u64)>, Error> {
+pub fn stats(store: &Store, id: &str) -> Result<Option<(cgroups::stats::Stats, u64)>, Error> {
     let state = store.read(id)?;
     let status = status_of(&store.dir(id), state.as_ref());
     if matches!(status, Status::Stopped | Status::Creating) {

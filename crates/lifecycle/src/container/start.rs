@@ -12,9 +12,15 @@ pub fn start(store: &Store, id: &str) -> Result<Vec<String>, Error> {
     let state = locked.load()?;
     match locked.status(state.as_ref()) {
         Status::Created => {}
-        Status::Running | Status::Paused => {
+        Status::Running => {
             return Err(Error::InvalidState(
                 "cannot start an already running container".into(),
+            ))
+        }
+        // Paused before it started (runc's words): `resume` first.
+        Status::Paused => {
+            return Err(Error::InvalidState(
+                "cannot start a container in the paused state".into(),
             ))
         }
         Status::Stopped => {

@@ -100,7 +100,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     )?;
     stage("mounted");
     // Hooks see the mounts but not yet the new root.
-    let host_pid = create_hooks(ctx)?;
+    create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
     rootfs::enter(root, ctx.no_pivot)?;
     // In the container's namespaces, through the runtime's own procfs (the
@@ -163,7 +163,7 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
         .send(&Message::Parked)
         .context("sync: sending parked")?;
     wait_for_start(ctx.fifo.as_fd());
-    if let Err(e) = start_container_hooks(ctx, host_pid) {
+    if let Err(e) = start_container_hooks(ctx) {
         // `start` has returned: the container's stderr is the only witness.
         let _ = writeln!(std::io::stderr(), "corten: {}", crate::error::chain(&e));
         sys::process::exit_now(1);
@@ -286,49 +286,47 @@ fn hook_list<'s>(
 }
 
 /// Asks the runtime to run prestart and createRuntime, then runs
-/// createContainer here, in the container's namespaces. Returns the init's
-/// pid as the runtime sees it (hooks' state carries it), when any hook needs it.
+/// createContainer here, in the container's namespaces.
 #[allow(deprecated)]
-fn create_hooks(ctx: &Context<'_>) -> Result<Option<i32>, Error> {
+fn create_hooks(ctx: &Context<'_>) -> Result<(), Error> {
     let any = [
         hook_list(ctx, |h| h.prestart()),
         hook_list(ctx, |h| h.create_runtime()),
         hook_list(ctx, |h| h.create_container()),
-        hook_list(ctx, |h| h.start_container()),
     ]
     .iter()
     .any(|l| !l.is_empty());
     if !any {
-        return Ok(None);
+        return Ok(());
     }
     ctx.chan
         .send(&Message::RunCreateHooks)
         .context("sync: requesting hooks")?;
-    let pid = match ctx.chan.recv() {
-        Ok(Message::CreateHooksDone(pid)) => pid,
+    match ctx.chan.recv() {
+        Ok(Message::CreateHooksDone) => {}
         _ => sys::process::exit_now(1),
-    };
-    let state = hook_state(ctx, pid, "creating");
+    }
     crate::hooks::run_all_from(
         "createContainer",
         hook_list(ctx, |h| h.create_container()),
-        &state,
+        &hook_state(ctx, "creating"),
         &crate::hooks::From::Init(Some(&ctx.bundle.rootfs)),
-    )?;
-    Ok(Some(pid))
+    )
 }
 
 /// startContainer, after `start` and before the execve.
-fn start_container_hooks(ctx: &Context<'_>, host_pid: Option<i32>) -> Result<(), Error> {
+fn start_container_hooks(ctx: &Context<'_>) -> Result<(), Error> {
     let hooks = hook_list(ctx, |h| h.start_container());
     if hooks.is_empty() {
         return Ok(());
     }
-    let state = hook_state(ctx, host_pid.unwrap_or(0), "created");
-    crate::hooks::run_all("startContainer", hooks, &state)
+    crate::hooks::run_all("startContainer", hooks, &hook_state(ctx, "created"))
 }
 
-fn hook_state(ctx: &Context<'_>, pid: i32, status: &str) -> Vec<u8> {
+/// The state the init's own hooks read: its pid is the init's getpid (1 in
+/// a pid namespace), as runc's init gives it.
+fn hook_state(ctx: &Context<'_>, status: &str) -> Vec<u8> {
+    let pid = i32::try_from(std::process::id()).unwrap_or(0);
     crate::hooks::bundle_state(ctx.id, pid, status, ctx.bundle)
 }
 

@@ -75,6 +75,10 @@ const FLAGS: &[(&str, bool, libc::c_ulong)] = &[
     ("loud", false, libc::MS_SILENT),
     ("nosymfollow", true, MS_NOSYMFOLLOW),
     ("symfollow", false, MS_NOSYMFOLLOW),
+    ("iversion", true, libc::MS_I_VERSION),
+    ("noiversion", false, libc::MS_I_VERSION),
+    // "acl" and "noacl" are not flags (MS_POSIXACL is the kernel's own,
+    // runc 1.2+ dropped it too): they go to the filesystem as data.
 ];
 
 /// MS_NOSYMFOLLOW (Linux 5.10), missing from libc's list.
@@ -155,6 +159,11 @@ impl MountOptions {
             } else if opt == "rnorelatime" {
                 // runc clears MOUNT_ATTR_RELATIME, which is 0: the atime
                 // mode stays (relatime), where strictatime was made here.
+            } else if opt == "rnostrictatime" {
+                // runc: strictatime off and the atime field replaced, so
+                // relatime unless another r*atime option set a mode.
+                out.recursive.attr_clr |= m::MOUNT_ATTR__ATIME;
+                out.recursive.attr_set &= !m::MOUNT_ATTR_STRICTATIME;
             } else if opt == "tmpcopyup" {
                 out.copyup = true;
             } else if opt == "idmap" || opt == "ridmap" {

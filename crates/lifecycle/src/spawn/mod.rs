@@ -223,7 +223,7 @@ fn drive(
             Message::RunCreateHooks => {
                 run_create_hooks(init.pid, id, bundle)?;
                 init.chan
-                    .send(&Message::CreateHooksDone(init.pid))
+                    .send(&Message::CreateHooksDone)
                     .context("sync: hooks done")?;
             }
             Message::ConsoleMaster => {
@@ -288,7 +288,7 @@ fn run_create_hooks(pid: i32, id: &str, bundle: &Bundle) -> Result<(), Error> {
     #[allow(deprecated)]
     let prestart = hooks.prestart().as_deref().unwrap_or_default();
     let from = crate::hooks::From::Runtime(Some(&bundle.dir));
-    crate::hooks::run_all_from("prestart", prestart, &state("created"), &from)?;
+    crate::hooks::run_all_from("prestart", prestart, &state("creating"), &from)?;
     let create_runtime = hooks.create_runtime().as_deref().unwrap_or_default();
     crate::hooks::run_all_from("createRuntime", create_runtime, &state("creating"), &from)
 }

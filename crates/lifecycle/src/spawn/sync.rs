@@ -32,7 +32,7 @@
 //!        |--- ConsoleSent -------------------------------->|  pty: ctty, stdio, /dev/console
 //!        |<---------------------------- RunCreateHooks ----|  only when the config has such hooks
 //!        |  prestart, createRuntime hooks                  |
-//!        |--- CreateHooksDone{pid} ----------------------->|  createContainer hooks
+//!        |--- CreateHooksDone ---------------------------->|  createContainer hooks
 //!        |                                                 | pivot_root, rlimits, user, cwd, lookup,
 //!        |                                                 | no_new_privs, fds, seccomp (then, without
 //!        |                                                 | no_new_privs, the final capability sets)
@@ -116,8 +116,8 @@ pub enum Message {
     MountSourcesSent,
     /// init → runtime: mounts are done; run prestart and createRuntime.
     RunCreateHooks,
-    /// runtime → init: they ran; the init's pid for the hooks' state.
-    CreateHooksDone(i32),
+    /// runtime → init: they ran.
+    CreateHooksDone,
     /// init → runtime: the seccomp filter is installed; its notification
     /// listener rides along (SCM_RIGHTS) for the runtime to hand to the
     /// agent at linux.seccomp.listenerPath.

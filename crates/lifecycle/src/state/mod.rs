@@ -490,9 +490,12 @@ pub fn status_of(dir: &Path, state: Option<&State>) -> Status {
     let Some(state) = state else {
         return Status::Creating;
     };
+    // Frozen first: a created container can be paused too (its init frozen
+    // while it waits for `start`), and is created again once resumed, as
+    // runc's status reads the freezer before the exec fifo.
     match liveness::check(state.init_pid, state.init_start_time) {
-        ProcState::Alive if dir.join(EXEC_FIFO).exists() => Status::Created,
         ProcState::Alive if state.cgroup.as_ref().is_some_and(cgroups::is_frozen) => Status::Paused,
+        ProcState::Alive if dir.join(EXEC_FIFO).exists() => Status::Created,
         ProcState::Alive => Status::Running,
         ProcState::Gone => Status::Stopped,
     }
