@@ -176,6 +176,25 @@ fn version() {
             "{flag} names the runtime-spec version: {:?}",
             out.stdout
         );
+        // runc's shape (issue 16): the commit, and the seccomp library's
+        // line (runc's libseccomp, corten's own compiler).
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.strip_prefix("commit: ").is_some_and(|c| !c.is_empty())),
+            "{flag} names the commit: {:?}",
+            out.stdout
+        );
+        let seccomp = if is_runc() {
+            "libseccomp: "
+        } else {
+            "seccomp: "
+        };
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(seccomp)),
+            "{flag}: {:?}",
+            out.stdout
+        );
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::fs;
 use std::path::Path;
+use std::path::PathBuf;
 
 use common::*;
 use serde_json::{json, Value};
@@ -228,6 +229,42 @@ fn symlink_mount_target_stays_in_rootfs() {
     b.assert_clean(&id);
 }
 
+/// A file bind onto a dangling symlink gets the link's target made inside
+/// the rootfs, with its parents, as runc does (runc's mounts.bats); a
+/// target on the host is never made.
+#[test]
+fn file_bind_onto_a_dangling_symlink_creates_its_target_in_the_rootfs() {
+    let mut b = Bundle::new("danglingbind");
+    let src = b.tmp.join("single");
+    fs::write(&src, "hello").unwrap();
+    let host_target = b.tmp.join("host/not/here");
+    std::os::unix::fs::symlink("/foo/bar/not/here", b.rootfs.join("etc/not-existing")).unwrap();
+    std::os::unix::fs::symlink(&host_target, b.rootfs.join("etc/to-host")).unwrap();
+    let src_s = src.to_string_lossy().into_owned();
+    b.config_mut(|c| {
+        for dest in ["/etc/not-existing", "/etc/to-host"] {
+            c["mounts"].as_array_mut().unwrap().push(
+                json!({"destination": dest, "type": "bind", "source": src_s, "options": ["bind"]}),
+            );
+        }
+    });
+    let inside = host_target
+        .strip_prefix("/")
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    b.set_sh(&format!("cat /foo/bar/not/here; echo; cat /{inside}"));
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(
+        out.stdout, "hello\nhello",
+        "both binds reached through their links"
+    );
+    assert!(!host_target.exists(), "nothing made on the host");
+    b.assert_clean(&id);
+}
+
 #[test]
 fn readonly_root() {
     let mut b = Bundle::new("rootro");
@@ -310,6 +347,73 @@ fn root_mount_optional_fields(r: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// A shared bind mount of a test directory, unmounted (with what the
+/// container propagated into it) when dropped.
+struct SharedHostDir(PathBuf);
+
+impl SharedHostDir {
+    fn new(dir: PathBuf) -> Self {
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        let d = dir.to_str().unwrap();
+        for args in [vec!["--bind", d, d], vec!["--make-shared", d]] {
+            let st = std::process::Command::new("mount")
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {args:?}");
+        }
+        SharedHostDir(dir)
+    }
+}
+
+impl Drop for SharedHostDir {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Kubernetes' Bidirectional volume: rootfsPropagation rshared and a bind
+/// `rbind,rshared` of a shared host directory. A mount the container makes
+/// in the volume appears on the host, as with runc (corten made / a
+/// recursive slave first, so the volume only received).
+#[test]
+fn rshared_volume_propagates_a_containers_mount_to_the_host() {
+    let mut b = Bundle::new("bidirectional");
+    let host = SharedHostDir::new(b.tmp.join("vol"));
+    let src = host.0.to_string_lossy().into_owned();
+    b.config_mut(|c| {
+        c["linux"]["rootfsPropagation"] = json!("rshared");
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/vol", "type": "bind", "source": src, "options": ["rbind", "rshared"]
+        }));
+        grant_cap(c, "CAP_SYS_ADMIN");
+    });
+    b.set_sh("mount -t tmpfs bidirectional /vol/sub && echo mounted");
+    let id = b.id();
+    let out = b.run(&id);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "mounted");
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let sub = host.0.join("sub");
+    let on_host = mountinfo.lines().any(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        f.get(4) == Some(&sub.to_str().unwrap()) && l.contains(" - tmpfs bidirectional ")
+    });
+    assert!(on_host, "the container's mount reached {}", sub.display());
+    // The old root was a peer of the host's mounts: its detach must not
+    // have propagated (it is made a slave first).
+    let vol = host.0.to_str().unwrap();
+    assert!(
+        mountinfo.lines().any(|l| l.split(' ').nth(4) == Some(vol)),
+        "the host's own mount at {vol} is still there"
+    );
+    drop(host);
+    b.assert_clean(&id);
 }
 
 #[test]
@@ -459,17 +563,23 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_hides() {
     );
 }
 
+/// A host directory for an idmapped bind: a file of root's and one of 5:5.
+fn idmap_source(b: &Bundle) -> PathBuf {
+    let host = b.tmp.join("idmap-src");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("by-root"), "r").unwrap();
+    fs::write(host.join("by-5"), "5").unwrap();
+    std::os::unix::fs::chown(host.join("by-5"), Some(5), Some(5)).unwrap();
+    host
+}
+
 #[test]
 fn idmapped_bind_mount_maps_file_owners() {
     if is_runc() {
         return;
     }
     let mut b = Bundle::new("idmap");
-    let host = b.tmp.join("idmap-src");
-    fs::create_dir_all(&host).unwrap();
-    fs::write(host.join("by-root"), "r").unwrap();
-    fs::write(host.join("by-5"), "5").unwrap();
-    std::os::unix::fs::chown(host.join("by-5"), Some(5), Some(5)).unwrap();
+    let host = idmap_source(&b);
     let host_s = host.display().to_string();
     b.config_mut(|c| {
         c["mounts"].as_array_mut().unwrap().push(json!({
@@ -756,4 +866,95 @@ fn no_pivot_leaves_no_fully_visible_procfs_or_sysfs() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A user namespace mapping the container's 0..65536 to the host's 100000..
+fn with_userns(c: &mut Value) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+}
+
+/// A bind source only the host's root may reach (under a 0700 directory)
+/// works in a user-namespaced container, as with runc: the runtime opens
+/// it with its own credentials, not the container root's (host uid 100000).
+#[test]
+fn bind_source_only_root_can_reach_works_in_a_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = Bundle::new("privsrc");
+    let private = b.tmp.join("private");
+    fs::create_dir_all(private.join("data")).unwrap();
+    fs::write(private.join("data/hello"), "hello").unwrap();
+    fs::write(private.join("file"), "a file").unwrap();
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+    let (dir, file) = (private.join("data"), private.join("file"));
+    // The rootfs is the host root's, which the user namespace does not map:
+    // the mount points exist beforehand, as in an image made for it.
+    fs::create_dir_all(b.rootfs.join("data")).unwrap();
+    fs::write(b.rootfs.join("etc/file"), "").unwrap();
+    b.config_mut(|c| {
+        with_userns(c);
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(json!({"destination": "/data", "type": "bind",
+            "source": dir.to_str().unwrap(), "options": ["rbind", "ro"]}));
+        mounts.push(json!({"destination": "/etc/file", "type": "bind",
+            "source": file.to_str().unwrap(), "options": ["bind"]}));
+    });
+    b.set_sh("cat /data/hello; echo; cat /etc/file; echo; touch /data/x 2>/dev/null || echo ro");
+    let out = b.run_ok();
+    assert_eq!(out, "hello\na file\nro\n");
+}
+
+/// An idmapped bind (`idmap`: the container's own maps) in a user-namespaced
+/// container: the host's root-owned files appear as the container root's.
+/// The kernel refuses MOUNT_ATTR_IDMAP from inside the container's user
+/// namespace, so the runtime makes the mount outside it.
+#[test]
+fn idmapped_bind_mount_works_in_a_user_namespace() {
+    if skip_if_runc("runc 1.1.5 has no idmapped mounts") {
+        return;
+    }
+    let mut b = Bundle::new("idmapns");
+    let host = idmap_source(&b);
+    fs::create_dir_all(b.rootfs.join("idmapped")).unwrap();
+    let host_s = host.display().to_string();
+    b.config_mut(|c| {
+        with_userns(c);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/idmapped", "type": "bind", "source": host_s,
+            "options": ["bind", "idmap"]
+        }));
+    });
+    b.set_sh("stat -c '%u %g' /idmapped/by-root /idmapped/by-5; touch /idmapped/made");
+    let out = b.run_ok();
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["0 0", "5 5"], "{out}");
+    // Made by the container's root: the host's root on disk.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(host.join("made")).unwrap().uid(), 0);
+}
+
+/// A /dev tmpfs with `ro` is filled (nodes, pts, shm) and made read-only
+/// last, as runc makes it: read-only itself, its submounts as they were.
+#[test]
+fn dev_mounted_read_only_is_filled_first() {
+    let mut b = Bundle::new("devro");
+    b.config_mut(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev" {
+                m["options"].as_array_mut().unwrap().push(json!("ro"));
+            }
+        }
+    });
+    b.set_sh(
+        "[ -c /dev/null ] && [ -d /dev/pts ] && echo filled; touch /dev/x 2>/dev/null || echo ro; \
+         touch /dev/shm/x && echo shm-rw; grep -c ' /dev ro,' /proc/self/mountinfo",
+    );
+    assert_eq!(
+        b.run_ok().lines().collect::<Vec<_>>(),
+        ["filled", "ro", "shm-rw", "1"]
+    );
 }

@@ -352,9 +352,13 @@ fn every_step_of_a_killed_create_is_cleaned_by_delete_force() {
     if skip_if_runc("the fault steps are corten's own") {
         return;
     }
-    // A two-stage init (a time namespace) in a user namespace takes every
-    // sync message there is but the console's and seccomp's.
+    // A two-stage init (a time namespace) in a user namespace, with a bind
+    // mount (the runtime clones its source), takes every sync message there
+    // is but the console's and seccomp's.
     let two_stage = |c: &mut serde_json::Value| {
+        c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+            "destination": "/tmp", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]
+        }));
         let map = serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
         c["linux"]["uidMappings"] = map.clone();
         c["linux"]["gidMappings"] = map;

@@ -78,21 +78,29 @@ fn as_user(b: &Bundle, u: &TestUser, args: &[&str]) -> Output {
 }
 
 /// The user's own id mapped to root, written by the runtime itself: the
-/// whole lifecycle and exec, as that user, without a cgroup (warned).
+/// whole lifecycle and exec, as that user, without a cgroup (said in the
+/// debug log only: runc is silent there, and the user has nothing to do).
 #[test]
 fn rootless_lifecycle_with_the_users_own_id() {
     let (mut b, u) = rootless_bundle("rl-life");
     assert_eq!(b.config()["linux"]["uidMappings"][0]["hostID"], u.uid);
     b.set_sh("id -u; cat /proc/self/uid_map /proc/self/setgroups; exec probe sleep 30");
-    let id = b.id();
     let dir = b.dir_str();
+    if !is_runc() {
+        let id = format!("{}-debug", b.id());
+        let debug = as_user(&b, &u, &["--debug", "create", "--bundle", &dir, &id]);
+        debug.ok();
+        assert!(
+            debug.stderr.contains("running without a cgroup"),
+            "{}",
+            debug.stderr
+        );
+        as_user(&b, &u, &["delete", "--force", &id]).ok();
+    }
+    let id = b.id();
     let created = as_user(&b, &u, &["create", "--bundle", &dir, &id]);
     created.ok();
-    assert!(
-        created.stderr.contains("running without a cgroup"),
-        "{}",
-        created.stderr
-    );
+    assert_eq!(created.stderr, "", "nothing the user can act on");
     // The state is the user's, and private.
     let md = fs::metadata(b.root.join(&id)).unwrap();
     assert_eq!((md.uid(), md.mode() & 0o777), (u.uid, 0o700));

@@ -480,11 +480,8 @@ impl Manager for V1 {
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
         if let Some(m) = r.memory() {
-            // memory.kernel never reaches here: the config's pre-pass drops
-            // it with a warning, as runc ignores it.
-            if let Some(v) = m.kernel_tcp() {
-                self.write("memory", "memory.kmem.tcp.limit_in_bytes", &limit(v))?;
-            }
+            // memory.kernel and kernelTCP never reach here: the config's
+            // pre-pass drops them with a warning, as runc ignores them.
             // 0 is "not set" for every limit runc's v1 driver writes (its
             // update passes 0 for each value it was not given).
             if let Some(v) = m.reservation().filter(|&v| v != 0) {

@@ -38,12 +38,12 @@ fn cg_err(e: cgroups::Error) -> Error {
 }
 
 /// The container's cgroup, made from its config, or `None` when disabled
-/// (or rootless without a writable cgroup: then `warnings` says so).
+/// (or rootless without a writable cgroup: then `notes` says so).
 pub fn plan(
     spec: &Spec,
     id: &str,
     policy: Policy,
-    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Result<Option<Box<dyn Manager>>, Error> {
     let linux = spec.linux().as_ref();
     let resources = linux.and_then(|l| l.resources().as_ref());
@@ -59,11 +59,12 @@ pub fn plan(
         }
         return Ok(None);
     }
-    // An empty cgroupsPath is no cgroupsPath (runc).
+    // An empty cgroupsPath is no cgroupsPath, which is the id relative to
+    // the runtime's own cgroup (runc).
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from(format!("corten/{id}")));
+        .unwrap_or_else(|| PathBuf::from(id));
     let cg = cgroups::new(&path).map_err(cg_err)?;
     if policy != Policy::Rootless {
         return Ok(Some(cg));
@@ -74,7 +75,7 @@ pub fn plan(
             "linux.resources needs a cgroup this user can write (rootless): {e}"
         ))),
         Err(e @ cgroups::Error::Denied { .. }) => {
-            warnings.push(format!(
+            notes.push(format!(
                 "rootless: running without a cgroup, as it cannot be made here: {e}"
             ));
             Ok(None)

@@ -44,6 +44,9 @@ pub fn create(
     for w in &created.warnings {
         log.warn(w);
     }
+    for n in &created.notes {
+        log.debug(n);
+    }
     if let Some(socket) = &args.pidfd_socket {
         if let Err(e) = lifecycle::spawn::handoff::send_pidfd(socket, created.pid) {
             // The caller asked for the handle: without it, no container.

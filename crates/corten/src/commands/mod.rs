@@ -70,12 +70,17 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
     }
 }
 
-/// `--version`: go-runc parses the first line as "<name> version X".
+/// `--version`, in runc's shape: go-runc parses the first line as
+/// "<name> version X"; bug reports read the commit, the runtime-spec
+/// version and the seccomp compiler (corten's own, where runc names its
+/// libseccomp).
 fn version() -> String {
     format!(
-        "corten version {}\nspec: {}\n",
+        "corten version {}\ncommit: {}\nspec: {}\nseccomp: corten-seccomp {} (no libseccomp)\n",
         env!("CARGO_PKG_VERSION"),
-        crate::SPEC_VERSION
+        env!("CORTEN_COMMIT"),
+        crate::SPEC_VERSION,
+        env!("CARGO_PKG_VERSION"),
     )
 }
 

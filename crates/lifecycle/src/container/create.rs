@@ -38,6 +38,9 @@ pub struct Created {
     pub console: Option<std::os::fd::OwnedFd>,
     /// Things in the config that were skipped, for the log.
     pub warnings: Vec<String>,
+    /// What the runtime chose where the user has nothing to act on, for
+    /// the debug log only.
+    pub notes: Vec<String>,
 }
 
 /// Creates a container: the bundle is checked before anything exists, and
@@ -86,8 +89,11 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
     // processes is refused here, and must be left as it is). Recorded
     // before it is made: a create killed before it saves the state leaves
     // `delete` a way to find it.
-    let made = crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut bundle.warnings)
-        .and_then(|cg| {
+    // A rootless container that asks for no limits runs without a cgroup
+    // it cannot make, as runc does, saying so only in the debug log.
+    let mut notes = Vec::new();
+    let made =
+        crate::cgroup::plan(&bundle.spec, opts.id, opts.cgroups, &mut notes).and_then(|cg| {
             if let Some(cg) = &cg {
                 locked.record_cgroup_plan(&crate::cgroup::plan_of(cg.as_ref()))?;
                 step("cgroup plan recorded");
@@ -180,6 +186,7 @@ pub fn create(store: &Store, opts: &CreateOptions<'_>) -> Result<Created, Error>
             pid,
             console,
             warnings: bundle.warnings,
+            notes,
         }),
         Err(e) => {
             // The init (if any) is already killed by its guard. The spec's

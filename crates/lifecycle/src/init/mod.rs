@@ -91,7 +91,13 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     sys::fs::umask(0);
     rootfs::set_names(spec)?;
     stage("before the mounts");
-    let root = rootfs::prepare(ctx.bundle, ctx.plan, ctx.idmap_userns, ctx.unprivileged)?;
+    let root = rootfs::prepare(
+        ctx.bundle,
+        ctx.plan,
+        ctx.idmap_userns,
+        ctx.unprivileged,
+        &|| stage::mount_sources(ctx),
+    )?;
     stage("mounted");
     // Hooks see the mounts but not yet the new root.
     let host_pid = create_hooks(ctx)?;

@@ -81,6 +81,23 @@ pub(super) fn request(ctx: &Context<'_>, ask: Message, answer: Message) -> Resul
     }
 }
 
+/// The runtime's detached copies of the bind sources, by mount index
+/// (rootfs::sources); anything but those messages ends the init.
+pub(super) fn mount_sources(ctx: &Context<'_>) -> Result<Vec<Option<std::os::fd::OwnedFd>>, Error> {
+    ctx.chan
+        .send(&Message::RequestMountSources)
+        .context("sync: asking for the bind sources")?;
+    let count = ctx.bundle.spec.mounts().as_ref().map_or(0, Vec::len);
+    let mut sources: Vec<_> = (0..count).map(|_| None).collect();
+    loop {
+        match ctx.chan.recv_with_fd() {
+            Ok((Message::MountSource(i), Some(fd))) if i < count => sources[i] = Some(fd),
+            Ok((Message::MountSourcesSent, None)) => return Ok(sources),
+            _ => sys::process::exit_now(1),
+        }
+    }
+}
+
 /// In a fresh user namespace, take the mapped root's identity so files we
 /// create belong to the container's root.
 fn become_root() -> Result<(), Error> {

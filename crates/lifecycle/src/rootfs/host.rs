@@ -51,6 +51,47 @@ pub fn release(rootfs: &Path, id: u64) -> Result<(), Error> {
     )))
 }
 
+/// The mount point of the mount `path` is on (the longest mount point
+/// that contains it), from this namespace's mountinfo.
+pub fn mount_point_of(path: &Path) -> Result<std::path::PathBuf, Error> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading mountinfo")?;
+    Ok(mount_point_in(&text, path))
+}
+
+fn mount_point_in(mountinfo: &str, path: &Path) -> std::path::PathBuf {
+    mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(unescape)
+        .filter(|mp| path.starts_with(mp))
+        .max_by_key(|mp| mp.components().count())
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The inverse of [`escape`]: `\NNN` octal to the byte.
+fn unescape(field: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out).into()
+}
+
 /// The ids of the mounts at `path`, bottom first.
 fn mount_ids_at(mountinfo: &str, path: &Path) -> Vec<u64> {
     let want = escape(path);
@@ -64,6 +105,21 @@ fn mount_ids_at(mountinfo: &str, path: &Path) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mount_a_path_is_on_is_the_longest_mount_point_containing_it() {
+        let info = "\
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+30 22 8:1 /v /var/lib rw - ext4 /dev/sda1 rw
+31 22 8:1 /v /var/lib2 rw - ext4 /dev/sda1 rw
+50 22 8:1 /x\\040y /x\\040y rw - ext4 /dev/sda1 rw
+";
+        let at = |p: &str| mount_point_in(info, Path::new(p));
+        assert_eq!(at("/var/lib/c/rootfs"), Path::new("/var/lib"));
+        assert_eq!(at("/var/lib2"), Path::new("/var/lib2"));
+        assert_eq!(at("/var/lib3/x"), Path::new("/"));
+        assert_eq!(at("/x y/r"), Path::new("/x y"));
+    }
 
     #[test]
     fn the_last_mount_at_a_point_is_on_top() {

@@ -18,6 +18,7 @@ mod mounts;
 mod nopivot;
 mod paths;
 mod resolve;
+pub mod sources;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -51,11 +52,14 @@ pub fn set_names(spec: &Spec) -> Result<(), Error> {
 }
 
 /// Everything before pivot_root.
+/// `runtime_sources` asks the runtime for the bind sources it clones
+/// (see [`sources`]), by mount index, when it is the one to open them.
 pub fn prepare(
     bundle: &Bundle,
     plan: &Plan,
     idmap_userns: &[Option<OwnedFd>],
     unprivileged: bool,
+    runtime_sources: &dyn Fn() -> Result<Vec<Option<OwnedFd>>, Error>,
 ) -> Result<Root, Error> {
     // An unprivileged runtime (rootless podman runs it as root of a user
     // namespace) may not mknod either.
@@ -77,17 +81,38 @@ pub fn prepare(
     }
     let host_mounts = plan.host_mounts();
     if !host_mounts {
-        // Our mount changes must never reach the host: make every mount in
-        // this namespace a slave (or private) before touching anything.
         let prop = root_propagation(spec)?;
-        let first = if prop == Some(libc::MS_PRIVATE) {
-            libc::MS_PRIVATE
-        } else {
-            libc::MS_SLAVE
-        };
-        sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
-            .context("making / a slave mount")?;
+        match prop {
+            // rootfsPropagation shared asks for mounts to reach the host
+            // (Kubernetes' Bidirectional volumes): / as asked, as runc does,
+            // and only the rootfs's own mount is cut off, so the binds of
+            // shared host volumes stay peers of the host's.
+            Some(flag) if flag & libc::MS_SHARED != 0 => {
+                sys::mount::mount(None, Path::new("/"), None, flag, None)
+                    .context("setting rootfsPropagation on /")?;
+                let parent = host::mount_point_of(&bundle.rootfs)?;
+                sys::mount::mount(None, &parent, None, libc::MS_PRIVATE, None)
+                    .with_context(|| format!("making {} private", parent.display()))?;
+            }
+            // Otherwise our mount changes must never reach the host: every
+            // mount in this namespace a slave (or private) first.
+            _ => {
+                let first = match prop {
+                    Some(f) if f & libc::MS_PRIVATE != 0 => libc::MS_PRIVATE,
+                    _ => libc::MS_SLAVE,
+                };
+                sys::mount::mount(None, Path::new("/"), None, first | libc::MS_REC, None)
+                    .context("making / a slave mount")?;
+            }
+        }
     }
+    // After the propagation change: the copies are slaves (or peers) as
+    // the mounts they copy now are.
+    let sources = if sources::opened_by_runtime(spec, plan, unprivileged) {
+        runtime_sources()?
+    } else {
+        Vec::new()
+    };
     // pivot_root needs the new root to be a mount point. Sharing the host's
     // mount namespace, it is also the one mount that holds every other one
     // the container makes (delete detaches it, and with it them all), and
@@ -112,6 +137,7 @@ pub fn prepare(
         in_userns,
         in_cgroupns,
         idmap_userns,
+        sources: &sources,
     };
     let list = spec.mounts().as_deref().unwrap_or_default();
     for (i, m) in list.iter().enumerate() {
@@ -167,8 +193,14 @@ pub fn enter(root: Root, no_pivot: Option<NoPivot<'_>>) -> Result<(), Error> {
             .context("moving the rootfs to /")?;
         sys::fs::chroot(here).context("chroot into the rootfs")?;
     } else {
+        let old_root = sys::fs::openat(None, Path::new("/"), libc::O_PATH | libc::O_DIRECTORY, 0)
+            .context("opening the old root")?;
         // The old root ends up stacked on ".", so unmounting "." drops it.
         sys::mount::pivot_root(here, here).context("pivot_root")?;
+        // "." is still the new root's directory for mount(2): the old root
+        // is named by its own descriptor, or the slave change below would
+        // cut the container's shared volumes (rshared) from the host.
+        sys::fs::fchdir(old_root.as_fd()).context("entering the old root")?;
         // A slave first: the lazy unmount must not propagate to the host.
         sys::mount::mount(None, here, None, libc::MS_SLAVE | libc::MS_REC, None)
             .context("making the old root a slave")?;
@@ -202,6 +234,16 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
         paths
             .mask(Path::new(p))
             .with_context(|| format!("masking {p}"))?;
+    }
+    if spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| mounts::dev_made_readonly_last(&resolve::normalize(m.destination()), m))
+    {
+        paths
+            .mount_readonly(Path::new("/dev"))
+            .context("making /dev read-only")?;
     }
     if spec
         .root()

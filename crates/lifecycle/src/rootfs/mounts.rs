@@ -20,6 +20,9 @@ pub struct Ctx<'a> {
     /// The user namespace of each idmapped mount, by mount index (made by
     /// the runtime, see rootfs::idmap::prepare).
     pub idmap_userns: &'a [Option<std::os::fd::OwnedFd>],
+    /// Bind sources the runtime cloned (idmapped where asked), by mount
+    /// index, for a user-namespaced container (see rootfs::sources).
+    pub sources: &'a [Option<std::os::fd::OwnedFd>],
 }
 
 /// Parsed `options` of a mount.
@@ -285,6 +288,9 @@ pub fn mount_one(ctx: &Ctx<'_>, index: usize, mount: &Mount) -> Result<(), Error
     check_proc_destination(&dest, mount, fstype, ctx.bundle)?;
     check_no_symlink(ctx.root, &dest, fstype)?;
     if is_bind(mount) {
+        if let Some(tree) = ctx.sources.get(index).and_then(Option::as_ref) {
+            return attach_bind(ctx, tree.as_fd(), &dest, &opts);
+        }
         let userns = ctx.idmap_userns.get(index).and_then(|u| u.as_ref());
         bind(ctx, mount, &dest, &opts, userns)
     } else if fstype == "cgroup" || fstype == "cgroup2" {
@@ -314,6 +320,10 @@ fn new_fs(
         .clone()
         .unwrap_or_else(|| PathBuf::from(fstype));
     let mut flags = opts.flags & !libc::MS_REMOUNT;
+    if dev_made_readonly_last(dest, mount) {
+        // Its nodes, pts, shm and the console go in first (runc's order).
+        flags &= !libc::MS_RDONLY;
+    }
     let hidden = if opts.copyup {
         if fstype != "tmpfs" {
             return Err(Error::Config(format!(
@@ -378,6 +388,16 @@ fn new_fs(
     apply_after(mounted.as_fd(), opts)
 }
 
+/// Whether `mount` is a /dev of its own (not a bind) asked to be read-only:
+/// it is mounted writable and made read-only after pivot_root, once it is
+/// filled ([`super::finish`]).
+pub fn dev_made_readonly_last(dest: &Path, mount: &Mount) -> bool {
+    dest == Path::new("/dev")
+        && !is_bind(mount)
+        && mount.options().iter().flatten().any(|o| o == "ro")
+        && !mount.options().iter().flatten().any(|o| o == "rw")
+}
+
 /// A tmpfs without `mode=` takes the mode of the directory it covers, as
 /// runc makes it (the kernel's default, 1777, would open a 0755 /tmp to
 /// every user).
@@ -417,18 +437,7 @@ fn bind(
     // The source is a host path chosen by the config's author: resolved on
     // the host, then held by descriptor so it cannot change under us.
     let src = sys::fs::openat(None, &source, libc::O_PATH, 0).context("opening bind source")?;
-    let is_dir = sys::fs::fstat(src.as_fd())
-        .context("stat of bind source")?
-        .st_mode
-        & libc::S_IFMT
-        == libc::S_IFDIR;
-    if is_dir {
-        resolve::mkdir_all(ctx.root, dest, 0o755).context("creating mount target")?;
-    } else {
-        resolve::create_file(ctx.root, dest).context("creating mount target")?;
-    }
-    let target = resolve::open(ctx.root, dest).context("opening mount target")?;
-    check_target_not_in_procfs(target.as_fd(), dest, "bind")?;
+    let target = bind_target(ctx, dest, src.as_fd())?;
     if let Some(userns) = userns {
         let recursive = opts.flags & libc::MS_REC != 0 || opts.idmap == Some(true);
         return super::idmap::bind(
@@ -439,24 +448,63 @@ fn bind(
             attrs_of(opts.flags),
         );
     }
-    // CVE-2021-30465's mechanics: the copy is made and given its flags
-    // (ro, nosuid, ...) while detached, then attached to the target's
-    // descriptor. A bind followed by a remount of the path would look the
-    // destination up again, and a volume swapped for a symlink meanwhile
-    // would have the remount land elsewhere and the bind stay writable.
     let tree =
         m::open_tree_clone_fd(src.as_fd(), opts.flags & libc::MS_REC != 0).context("bind mount")?;
+    finish_bind(tree.as_fd(), target.as_fd(), opts)
+}
+
+/// A bind whose detached copy the runtime made (rootfs::sources).
+fn attach_bind(
+    ctx: &Ctx<'_>,
+    tree: BorrowedFd<'_>,
+    dest: &Path,
+    opts: &MountOptions,
+) -> Result<(), Error> {
+    let target = bind_target(ctx, dest, tree)?;
+    finish_bind(tree, target.as_fd(), opts)
+}
+
+/// The target of a bind of `src` at `dest`, made inside the root (a
+/// directory or a file, as the source is) and checked.
+fn bind_target(
+    ctx: &Ctx<'_>,
+    dest: &Path,
+    src: BorrowedFd<'_>,
+) -> Result<std::os::fd::OwnedFd, Error> {
+    let is_dir =
+        sys::fs::fstat(src).context("stat of bind source")?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    if is_dir {
+        resolve::mkdir_all(ctx.root, dest, 0o755).context("creating mount target")?;
+    } else {
+        resolve::create_file(ctx.root, dest).context("creating mount target")?;
+    }
+    let target = resolve::open(ctx.root, dest).context("opening mount target")?;
+    check_target_not_in_procfs(target.as_fd(), dest, "bind")?;
+    Ok(target)
+}
+
+/// Gives the detached copy `tree` its flags and attaches it to `target`.
+/// CVE-2021-30465's mechanics: the copy is made and given its flags (ro,
+/// nosuid, ...) while detached, then attached to the target's descriptor.
+/// A bind followed by a remount of the path would look the destination up
+/// again, and a volume swapped for a symlink meanwhile would have the
+/// remount land elsewhere and the bind stay writable.
+fn finish_bind(
+    tree: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    opts: &MountOptions,
+) -> Result<(), Error> {
     // A bind ignores every other flag: they are set on the copy.
     let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     if extra != 0 {
-        set_bind_flags(tree.as_fd(), extra).context("applying bind mount options")?;
+        set_bind_flags(tree, extra).context("applying bind mount options")?;
     }
     if opts.has_recursive() {
-        m::mount_setattr_recursive(tree.as_fd(), &opts.recursive)
+        m::mount_setattr_recursive(tree, &opts.recursive)
             .context("setting recursive mount attributes")?;
     }
-    m::move_mount_to(tree.as_fd(), target.as_fd()).context("bind mount")?;
-    set_propagation(tree.as_fd(), opts)
+    m::move_mount_to(tree, target).context("bind mount")?;
+    set_propagation(tree, opts)
 }
 
 /// Gives the detached bind `tree` exactly the flags `flags` names, as a

@@ -96,6 +96,15 @@ impl Paths {
         m::move_mount_to(tree.as_fd(), target.as_fd())
     }
 
+    /// Makes the mount at `path` itself read-only, in place (its submounts
+    /// keep their flags), as runc remounts a read-only /dev.
+    pub fn mount_readonly(&self, path: &Path) -> sys::Result<()> {
+        match self.target(path)? {
+            Some(target) => m::set_tree_attr(target.as_fd(), &readonly(), false),
+            None => Ok(()),
+        }
+    }
+
     /// Makes the root mount read-only, keeping its other flags (the locked
     /// ones of a user namespace among them).
     pub fn root_readonly(&self) -> sys::Result<()> {

@@ -91,13 +91,42 @@ fn path_in_root(root: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> Option<PathBuf> {
 }
 
 /// Creates an empty file at `path` inside `root` (for bind mounts of files),
-/// making its parents; an existing file is kept.
+/// making its parents; whatever exists there is kept. A dangling symlink
+/// gets its target created, followed inside the root with its parents, as
+/// runc does (`/etc/x -> /foo/bar/x`).
 pub fn create_file(root: BorrowedFd<'_>, path: &Path) -> sys::Result<()> {
-    let path = normalize(path);
-    if let Some(parent) = path.parent() {
-        mkdir_all(root, parent, 0o755)?;
+    let mut path = normalize(path);
+    let mut links = 0;
+    loop {
+        let Some(name) = path.file_name().map(PathBuf::from) else {
+            return Ok(()); // the root itself
+        };
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        let dir = mkdir_all_inner(root, parent, 0o755, &mut links)?;
+        // Looked at, not opened: opening an image's FIFO or device node
+        // could block or act on it.
+        match sys::fs::fstatat_nofollow(dir.as_fd(), &name) {
+            Ok(st) if st.st_mode & libc::S_IFMT != libc::S_IFLNK => return Ok(()),
+            Ok(_) => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(sys::Error::new("create", libc::ELOOP).with_path(&path));
+                }
+                let target = sys::fs::readlinkat(dir.as_fd(), &name)?;
+                let at = path_in_root(root, dir.as_fd()).unwrap_or_else(|| parent.to_path_buf());
+                path = normalize(&at.join(target));
+            }
+            Err(e) if e.errno() == libc::ENOENT => {
+                let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_RDONLY;
+                return match sys::fs::openat(Some(dir.as_fd()), &name, flags, 0o644) {
+                    // Made meanwhile by someone else: it exists.
+                    Err(e) if e.errno() == libc::EEXIST => Ok(()),
+                    other => other.map(drop),
+                };
+            }
+            Err(e) => return Err(e),
+        }
     }
-    open_in_root(root, &path, libc::O_CREAT | libc::O_RDONLY, 0o644).map(drop)
 }
 
 /// Parents (created inside the root) for many entries of one directory
@@ -184,6 +213,33 @@ mod tests {
         }
         let e = mkdir_all(root.as_fd(), Path::new("/file/sub"), 0o755).unwrap_err();
         assert_eq!(e.errno(), libc::ENOTDIR);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn create_file_makes_a_dangling_symlinks_target_inside_the_root() {
+        let base = std::env::temp_dir().join(format!("corten-mkfile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("root/etc")).unwrap();
+        let host_file = base.join("host/file");
+        std::os::unix::fs::symlink("/foo/bar/here", base.join("root/etc/abs")).unwrap();
+        std::os::unix::fs::symlink("../rel/f", base.join("root/etc/rel")).unwrap();
+        std::os::unix::fs::symlink(&host_file, base.join("root/etc/host")).unwrap();
+        std::os::unix::fs::symlink("loop", base.join("root/etc/loop")).unwrap();
+        let root = sys::fs::openat(None, &base.join("root"), libc::O_PATH, 0).unwrap();
+        for (link, made) in [
+            ("/etc/abs", "root/foo/bar/here"),
+            ("/etc/rel", "root/rel/f"),
+            ("/etc/new", "root/etc/new"),
+            ("/etc/abs", "root/foo/bar/here"), // exists now: kept
+        ] {
+            create_file(root.as_fd(), Path::new(link)).unwrap();
+            assert!(base.join(made).is_file(), "{link}");
+        }
+        create_file(root.as_fd(), Path::new("/etc/host")).unwrap();
+        assert!(!host_file.exists(), "must not create anything on the host");
+        let e = create_file(root.as_fd(), Path::new("/etc/loop")).unwrap_err();
+        assert_eq!(e.errno(), libc::ELOOP);
         std::fs::remove_dir_all(&base).unwrap();
     }
 

@@ -7,6 +7,7 @@ pub mod idmap;
 mod listener;
 pub mod namespaces;
 pub mod netdev;
+mod sources;
 pub mod sync;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -155,7 +156,15 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
         console: None,
         devices: netdev::Moved::default(),
     };
-    drive(&mut guard, first, req.id, req.bundle, req.console, &proc)?;
+    drive(
+        &mut guard,
+        first,
+        req.id,
+        req.bundle,
+        req.console,
+        &proc,
+        &idmap_userns,
+    )?;
     Ok(guard)
 }
 
@@ -167,6 +176,7 @@ fn drive(
     bundle: &Bundle,
     console: Option<crate::process::terminal::ConsoleTo<'_>>,
     proc: &sys::procfs::ProcFs,
+    idmap_userns: &[Option<OwnedFd>],
 ) -> Result<(), Error> {
     let linux = bundle.spec.linux().as_ref();
     loop {
@@ -240,6 +250,9 @@ fn drive(
                 init.chan
                     .send(&Message::SeccompListenerSent)
                     .context("sync: seccomp listener sent")?;
+            }
+            Message::RequestMountSources => {
+                sources::hand_over(&init.chan, init.pid, bundle, idmap_userns)?;
             }
             Message::Ready => return Ok(()),
             Message::RequestNetDevices => {

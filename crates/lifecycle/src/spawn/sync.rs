@@ -20,7 +20,13 @@
 //!        |<-------------------------- RequestNetDevices ---|  only with linux.netDevices
 //!        |  move the devices into its network namespace    |
 //!        |--- NetDevicesMoved ---------------------------->|
-//!        |                                                 | hostname, mounts, /dev
+//!        |                                                 | hostname, / slave (or as rootfsPropagation)
+//!        |<------------------------ RequestMountSources ---|  only with a user namespace and bind mounts
+//!        |  setns(its mount ns), open_tree each source     |
+//!        |  (idmapped where asked), setns back             |
+//!        |--- MountSource(N)(fd) ... --------------------->|
+//!        |--- MountSourcesSent --------------------------->|
+//!        |                                                 | mounts (the copies attached), /dev
 //!        |<---------------------------- ConsoleMaster(fd) -|  only with process.terminal
 //!        |  send the pty master to --console-socket        |
 //!        |--- ConsoleSent -------------------------------->|  pty: ctty, stdio, /dev/console
@@ -101,6 +107,13 @@ pub enum Message {
     RequestNetDevices,
     /// runtime → init: they are in.
     NetDevicesMoved,
+    /// init → runtime: my mount namespace has its propagation; clone the
+    /// bind sources (a user-namespaced container, see rootfs::sources).
+    RequestMountSources,
+    /// runtime → init: the detached copy of mount N's source (SCM_RIGHTS).
+    MountSource(usize),
+    /// runtime → init: every bind source is sent.
+    MountSourcesSent,
     /// init → runtime: mounts are done; run prestart and createRuntime.
     RunCreateHooks,
     /// runtime → init: they ran; the init's pid for the hooks' state.

@@ -81,10 +81,10 @@ pub fn run(mut value: Value) -> Result<Prepassed, Error> {
     })
 }
 
-/// linux.resources.memory.kernel and kernelTCP, as runc and crun take
-/// them: a kernel memory limit is deprecated and ignored with a warning;
-/// a TCP buffer limit is written on v1 (memory.kmem.tcp.limit_in_bytes)
-/// and ignored with a warning on cgroup v2, which has no such file.
+/// linux.resources.memory.kernel and kernelTCP, as runc takes them (since
+/// its 1.1, and still): ignored with its warning. Per-cgroup kernel memory
+/// limits are deprecated by the kernel (kmem in 5.4, kmem.tcp in 6.12) and
+/// a config that sets them must not lose the rest of its memory section.
 fn kernel_memory(value: &mut Value, warnings: &mut Vec<String>) {
     let Some(memory) = value
         .pointer_mut("/linux/resources/memory")
@@ -92,15 +92,11 @@ fn kernel_memory(value: &mut Value, warnings: &mut Vec<String>) {
     else {
         return;
     };
-    if memory.remove("kernel").is_some() {
+    let kernel = memory.remove("kernel").is_some();
+    if memory.remove("kernelTCP").is_some() || kernel {
         warnings.push(
-            "kernel memory settings are ignored and will be removed (linux.resources.memory.kernel; runc's words)".into(),
+            "kernel memory settings are ignored and will be removed (linux.resources.memory.kernel, kernelTCP; runc's words)".into(),
         );
-    }
-    if memory.contains_key("kernelTCP") && cgroups::Mode::detect() == cgroups::Mode::Unified {
-        memory.remove("kernelTCP");
-        warnings
-            .push("ignoring linux.resources.memory.kernelTCP: cgroup v2 has no such limit".into());
     }
 }
 
