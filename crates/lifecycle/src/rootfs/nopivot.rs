@@ -56,36 +56,11 @@ fn revealing_mounts(mountinfo: &str, rootfs: &Path) -> Vec<PathBuf> {
             let (left, right) = line.split_once(" - ")?;
             let left: Vec<&str> = left.split(' ').collect();
             let fstype = right.split(' ').next()?;
-            let (root, point) = (*left.get(3)?, unescape(left.get(4)?));
+            let (root, point) = (*left.get(3)?, super::host::unescape(left.get(4)?));
             let full = root == "/" && (fstype == "proc" || fstype == "sysfs");
             (full && !point.starts_with(rootfs)).then_some(point)
         })
         .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let octal = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) if b[i] == b'\\' => {
-                let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
-                out.push(v as u8);
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 #[cfg(test)]
@@ -115,11 +90,5 @@ mod tests {
                 PathBuf::from("/b/rootfs2/proc"),
             ]
         );
-    }
-
-    #[test]
-    fn octal_escapes_are_undone() {
-        assert_eq!(unescape("/a\\040b\\134c\\011"), PathBuf::from("/a b\\c\t"));
-        assert_eq!(unescape("/plain\\x"), PathBuf::from("/plain\\x"));
     }
 }
