@@ -569,11 +569,11 @@ fn top_keys(text: &str) -> Vec<String> {
 /// object (namespace inodes, mount ids, pipe numbers, host pids) reduced to
 /// what a container can rely on.
 ///
-/// Unless `strict`, three differences every container shows are left out
+/// Unless `strict`, two differences every container shows are left out
 /// (`run_default_report` keeps them): the kind of stdio (runc's foreground
 /// `run` and `exec` hand the process pipes it copies, corten the caller's
-/// own descriptors), the /sys/fs/cgroup tmpfs and cgroup2 mounts, and the
-/// options of the tmpfs that masks a directory.
+/// own descriptors) and the options of the /sys/fs/cgroup tmpfs (rw with
+/// runc, ro as the config asks with corten on a v1 or hybrid host).
 fn report_view(text: &str, key: &str, strict: bool, obs: &mut Obs) {
     let Some(line) = text.lines().rev().find(|l| l.trim_start().starts_with('{')) else {
         push(obs, key, format!("no report: {text}"));
@@ -640,7 +640,6 @@ fn mounts_view(v: &Value, strict: bool) -> String {
     let s = |m: &Value, k: &str| m[k].as_str().unwrap_or("?").to_string();
     let mut lines: Vec<String> = list
         .iter()
-        .filter(|m| strict || s(m, "mount_point") != "/sys/fs/cgroup/unified")
         .map(|m| {
             let (mp, fstype) = (s(m, "mount_point"), s(m, "fstype"));
             // Where each runtime puts a container's cgroup by default differs
@@ -650,8 +649,7 @@ fn mounts_view(v: &Value, strict: bool) -> String {
             } else {
                 s(m, "root")
             };
-            let masked_dir = fstype == "tmpfs" && s(m, "mount_options").starts_with("ro,");
-            if !strict && (mp == "/sys/fs/cgroup" || masked_dir) {
+            if !strict && mp == "/sys/fs/cgroup" {
                 return format!("{mp} {fstype} (options not compared)");
             }
             let prop: Vec<&str> = m["optional_fields"]

@@ -708,6 +708,191 @@ fn proc_bound_from_a_source_relative_to_the_bundle_is_allowed() {
     b.run_ok();
 }
 
+/// The mounts of a report at `mp`, bottom first.
+fn mounts_at<'a>(report: &'a Value, mp: &str) -> Vec<&'a Value> {
+    report["mounts"]
+        .as_array()
+        .expect("report has mounts")
+        .iter()
+        .filter(|m| m["mount_point"] == mp)
+        .collect()
+}
+
+/// runc makes the read-only paths first and the masks over them (issue 17,
+/// differential masked_then_readonly_order): a path in both lists is its
+/// read-only bind with the mask on top, and a mask below a read-only path
+/// is one mount, on the read-only bind (masked first, the recursive bind
+/// copied the mask and left the original under it).
+#[test]
+fn masks_go_over_readonly_paths_in_runcs_order() {
+    let mut b = Bundle::new("maskorder");
+    fs::create_dir_all(b.rootfs.join("both")).unwrap();
+    fs::create_dir_all(b.rootfs.join("outer/inner")).unwrap();
+    b.config_mut(|c| {
+        c["linux"]["readonlyPaths"] = json!(["/both", "/outer"]);
+        c["linux"]["maskedPaths"] = json!(["/both", "/outer/inner"]);
+    });
+    let r = b.run_report();
+    let kinds = |mp: &str| -> Vec<String> {
+        mounts_at(&r, mp)
+            .iter()
+            .map(|m| {
+                let ro = opts(m, "mount_options").contains(&"ro".to_string());
+                format!(
+                    "{}{}",
+                    m["fstype"].as_str().unwrap_or("?"),
+                    if ro { " ro" } else { "" }
+                )
+            })
+            .collect()
+    };
+    let rootfs_type = mount_at(&r, "/").expect("root mount")["fstype"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    assert_eq!(
+        kinds("/both"),
+        [format!("{rootfs_type} ro"), "tmpfs ro".to_string()],
+        "read-only bind, then the mask over it: {}",
+        r["mounts"]
+    );
+    assert_eq!(kinds("/outer"), [format!("{rootfs_type} ro")]);
+    assert_eq!(kinds("/outer/inner"), ["tmpfs ro"], "{}", r["mounts"]);
+}
+
+/// A masked directory is hidden by a tmpfs as runc makes it (issue 17,
+/// differential run_default_report): source "tmpfs", read-only as a mount
+/// and as a filesystem (runc mounts it MS_RDONLY; corten's was "none",
+/// with a writable superblock).
+#[test]
+fn masked_directory_is_a_tmpfs_read_only_to_its_superblock() {
+    let mut b = Bundle::new("maskdir");
+    fs::create_dir_all(b.rootfs.join("hidden")).unwrap();
+    fs::write(b.rootfs.join("hidden/secret"), "x").unwrap();
+    b.config_mut(|c| c["linux"]["maskedPaths"] = json!(["/hidden"]));
+    let r = b.run_report();
+    let m = mount_at(&r, "/hidden").expect("a mask over /hidden");
+    assert_eq!(m["fstype"], "tmpfs", "{m}");
+    assert_eq!(m["source"], "tmpfs", "{m}");
+    assert_eq!(opts(m, "mount_options")[0], "ro", "{m}");
+    assert_eq!(opts(m, "super_options")[0], "ro", "{m}");
+    b.set_sh("ls -A /hidden; touch /hidden/x 2>/dev/null && echo writable || echo read-only");
+    assert_eq!(b.run_ok(), "read-only\n");
+}
+
+/// Whether this host is hybrid: v1 controllers with cgroup2 at
+/// /sys/fs/cgroup/unified.
+fn hybrid_host() -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .any(|l| l.contains(" /sys/fs/cgroup/unified ") && l.contains(" - cgroup2 "))
+}
+
+/// On a hybrid host the container sees the v1 hierarchies only, as under
+/// every runc (1.1 to 1.4 list the hierarchies to mount by fstype "cgroup"):
+/// corten also mounted the cgroup2 one at /sys/fs/cgroup/unified (issue 17,
+/// differential run_default_report).
+#[test]
+fn hybrid_hosts_cgroup2_hierarchy_is_not_mounted_in_the_container() {
+    if !hybrid_host() {
+        return;
+    }
+    for cgroupns in [false, true] {
+        let mut b = Bundle::new("cghybrid");
+        if cgroupns {
+            b.config_mut(with_cgroup_ns);
+        }
+        let r = b.run_report();
+        assert!(
+            mount_at(&r, "/sys/fs/cgroup/pids").is_some(),
+            "v1 hierarchies are mounted: {}",
+            r["mounts"]
+        );
+        assert!(
+            mount_at(&r, "/sys/fs/cgroup/unified").is_none(),
+            "cgroup namespace {cgroupns}: {}",
+            r["mounts"]
+        );
+    }
+}
+
+/// In a cgroup namespace the v1 hierarchies are mounted afresh with runc's
+/// sources: "systemd" for name=systemd, "cgroup" for the others (issue 17,
+/// differential ns_cgroup_namespace; corten's systemd mount said "cgroup").
+#[test]
+fn cgroup_namespace_mounts_name_systemd_with_source_systemd() {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if !info.contains(" /sys/fs/cgroup/systemd ") {
+        return; // no v1 name=systemd hierarchy on this host
+    }
+    let mut b = Bundle::new("cgsystemd");
+    b.config_mut(with_cgroup_ns);
+    let r = b.run_report();
+    let m = mount_at(&r, "/sys/fs/cgroup/systemd").expect("name=systemd mounted");
+    assert_eq!(m["fstype"], "cgroup", "{m}");
+    assert_eq!(m["source"], "systemd", "{m}");
+    let m = mount_at(&r, "/sys/fs/cgroup/pids").expect("pids mounted");
+    assert_eq!(m["source"], "cgroup", "{m}");
+}
+
+/// `--no-pivot` leaves the host's mounts under the container's root in its
+/// mount namespace. A full procfs or sysfs among them (the host's /proc and
+/// /sys) would let a user namespace made there mount a new, unmasked one
+/// (the kernel's mount_too_revealing asks only that one be fully visible);
+/// runc's msMoveRoot detaches them (issue 17). Checked from the namespace's
+/// root, where a process that got out of the chroot would stand.
+#[test]
+fn no_pivot_leaves_no_fully_visible_procfs_or_sysfs() {
+    // The check itself needs user namespaces: on the host, where /proc is
+    // fully visible, it succeeds.
+    let control = std::process::Command::new("unshare")
+        .args(["-Urmpf", "--mount-proc", "true"])
+        .status();
+    if !control.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let mut b = Bundle::new("nopivotproc");
+    b.set_args(&["sleep", "30"]);
+    let id = b.id();
+    b.corten(&["run", "-d", "--no-pivot", "--bundle", &b.dir_str(), &id])
+        .ok();
+    let pid = b.pid(&id).to_string();
+    let in_ns = |script: &str| {
+        std::process::Command::new("nsenter")
+            .args([
+                "-t",
+                &pid,
+                "-m",
+                "-p",
+                "/bin/unshare",
+                "-Urmnpf",
+                "/bin/sh",
+                "-c",
+            ])
+            .arg(script)
+            .output()
+            .expect("run nsenter")
+    };
+    let proc = in_ns("mount -t proc proc /proc && echo mounted");
+    let sys = in_ns("mount -t sysfs -o ro sysfs /sys && echo mounted");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+    for (what, out) in [("procfs", proc), ("sysfs", sys)] {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() && !text.contains("mounted"),
+            "a new {what} could be mounted: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("denied")
+                || String::from_utf8_lossy(&out.stderr).contains("not permitted"),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// A user namespace mapping the container's 0..65536 to the host's 100000..
 fn with_userns(c: &mut Value) {
     c["linux"]["namespaces"]

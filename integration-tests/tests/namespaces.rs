@@ -150,15 +150,18 @@ fn namespace_joined_by_path() {
     first.assert_clean(&a);
 }
 
+/// A new user namespace, container ids 0-65535 on host ids 100000-165535.
+fn mapped_user_ns(c: &mut Value) {
+    add_ns(c, "user", None);
+    let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+}
+
 #[test]
 fn user_namespace_with_mappings() {
     let mut b = Bundle::new("nsuser");
-    b.config_mut(|c| {
-        add_ns(c, "user", None);
-        let map = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-        c["linux"]["uidMappings"] = map.clone();
-        c["linux"]["gidMappings"] = map;
-    });
+    b.config_mut(mapped_user_ns);
     b.set_sh("/bin/probe report; exec /bin/probe wait-signal");
     let id = b.id();
     let created = b.create_start(&id);
@@ -522,4 +525,23 @@ fn ip(args: &[&str]) {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "ip {args:?}");
+}
+
+/// /dev/mqueue belongs to the container's root in a new user namespace, as
+/// with runc (issue 17, differential ns_user_with_mappings). The mqueue
+/// filesystem is made with its IPC namespace, its root owned by the
+/// creator: created by the clone, under the runtime's unmapped ids, it read
+/// 65534:65534; the init now creates the IPC namespace as the mapped root.
+#[test]
+fn mqueue_belongs_to_the_containers_root_in_a_user_namespace() {
+    let mut b = Bundle::new("nsmqueue");
+    b.config_mut(mapped_user_ns);
+    let r = b.run_report();
+    let mq = dev_entry(&r, "mqueue").expect("/dev/mqueue");
+    assert_eq!(mq["uid"], 0, "{mq}");
+    // runc's nsexec makes the IPC namespace after setresuid(0) but before
+    // any setresgid: the runtime's gid, unmapped.
+    if !skip_if_runc("runc 1.1.5 leaves /dev/mqueue's group 65534 (nogroup)") {
+        assert_eq!(mq["gid"], 0, "{mq}");
+    }
 }

@@ -112,10 +112,24 @@ pub fn open_tree_clone_fd(fd: BorrowedFd<'_>, recursive: bool) -> Result<std::os
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
 }
 
-/// A new, detached mount of a filesystem of type `fstype` (fsopen and
-/// fsmount) with `attrs` (MOUNT_ATTR_*), for mounts made after pivot_root,
-/// when no path through /proc may be trusted to name a target.
-pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::OwnedFd> {
+/// A parameter of a new filesystem's context (fsconfig): a flag such as
+/// "ro" (the superblock's), or a key with a value such as ("source", "tmpfs").
+pub enum FsParam<'a> {
+    Flag(&'a std::ffi::CStr),
+    String(&'a std::ffi::CStr, &'a std::ffi::CStr),
+}
+
+/// A new, detached mount of a filesystem of type `fstype` (fsopen, fsconfig
+/// with `params`, and fsmount) with `attrs` (MOUNT_ATTR_*), for mounts made
+/// after pivot_root, when no path through /proc may be trusted to name a
+/// target.
+pub fn detached_fs(
+    fstype: &std::ffi::CStr,
+    params: &[FsParam<'_>],
+    attrs: u64,
+) -> Result<std::os::fd::OwnedFd> {
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
     const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
     const FSOPEN_CLOEXEC: libc::c_uint = 1;
     const FSMOUNT_CLOEXEC: libc::c_uint = 1;
@@ -124,6 +138,26 @@ pub fn detached_fs(fstype: &std::ffi::CStr, attrs: u64) -> Result<std::os::fd::O
     let fsfd = check_long(ret, "fsopen")? as libc::c_int;
     // SAFETY: fsopen succeeded: `fsfd` is a new descriptor we own.
     let fsfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fsfd) };
+    for param in params {
+        let (cmd, key, value) = match param {
+            FsParam::Flag(key) => (FSCONFIG_SET_FLAG, key, std::ptr::null()),
+            FsParam::String(key, value) => (FSCONFIG_SET_STRING, key, value.as_ptr()),
+        };
+        // SAFETY: `key` and `value` (when not null) are NUL-terminated and
+        // live for the call; SET_FLAG takes a null value and aux 0, as
+        // SET_STRING does aux; `fsfd` is live.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fsfd.as_raw_fd(),
+                cmd,
+                key.as_ptr(),
+                value as *const libc::c_void,
+                0,
+            )
+        };
+        check_long(ret, "fsconfig")?;
+    }
     // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux; `fsfd` is live.
     let ret = unsafe {
         libc::syscall(

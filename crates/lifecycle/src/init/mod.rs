@@ -102,7 +102,11 @@ fn setup_and_exec(ctx: &Context<'_>) -> Result<Infallible, Error> {
     // Hooks see the mounts but not yet the new root.
     create_hooks(ctx)?;
     // pivot_root after every mount, so all of them resolve inside the rootfs.
-    rootfs::enter(root, ctx.no_pivot)?;
+    let no_pivot = ctx.no_pivot.then_some(rootfs::NoPivot {
+        proc: ctx.proc,
+        rootfs: &ctx.bundle.rootfs,
+    });
+    rootfs::enter(root, no_pivot)?;
     // In the container's namespaces, through the runtime's own procfs (the
     // container's could be redirected by its mounts, CVE-2025-52881).
     process::sysctl::apply(spec, ctx.proc)?;

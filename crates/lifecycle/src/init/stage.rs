@@ -31,6 +31,10 @@ pub(super) fn namespaces(ctx: &Context<'_>) -> Result<(), Error> {
         if plan.new_user() {
             request_id_maps(ctx)?;
             become_root()?;
+            let later = plan.after_becoming_root();
+            if later != 0 {
+                sys::ns::unshare(later).context("creating namespaces as the container's root")?;
+            }
         }
         return Ok(());
     }

@@ -2,9 +2,14 @@
 //!
 //! On a cgroup2-only host that is one cgroup2 mount. On v1 and hybrid hosts
 //! (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified, as here) it is a
-//! tmpfs holding one mount per hierarchy: a fresh instance inside a cgroup
-//! namespace (which shows the namespace's root), or else a bind of the
-//! container's own cgroup directory, as runc does.
+//! tmpfs holding one mount per v1 hierarchy: a fresh instance inside a
+//! cgroup namespace (which shows the namespace's root), or else a bind of
+//! the container's own cgroup directory, as runc does.
+//!
+//! A hybrid host's cgroup2 hierarchy is not shown, as no runc shows it
+//! (runc lists the hierarchies to mount by fstype "cgroup" only, from 1.1
+//! to 1.4): a container's software sees the legacy layout it sees under
+//! runc, and systemd in it runs in legacy mode there as well.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
@@ -63,7 +68,7 @@ pub fn mount_hierarchies(
     };
     for h in hierarchies
         .iter()
-        .filter(|h| h.mount_point.starts_with("/sys/fs/cgroup"))
+        .filter(|h| h.fstype == "cgroup" && h.mount_point.starts_with("/sys/fs/cgroup"))
     {
         let Some(name) = h.mount_point.file_name() else {
             continue;
@@ -78,17 +83,18 @@ pub fn mount_hierarchies(
         let fd = open_point(name)?;
         let at = sys::fs::proc_fd_path(fd.as_fd());
         if in_cgroupns {
-            let data = if h.fstype == "cgroup2" {
-                None
+            // runc's source: "systemd" for the name=systemd hierarchy.
+            let source = if h.controllers().any(|c| c == "name=systemd") {
+                "systemd"
             } else {
-                Some(h.options.as_str())
+                "cgroup"
             };
             mount(
-                Some(Path::new(&h.fstype)),
+                Some(Path::new(source)),
                 &at,
-                Some(&h.fstype),
+                Some("cgroup"),
                 flags,
-                data,
+                Some(h.options.as_str()),
             )
             .with_context(|| format!("mounting cgroup hierarchy {}", name.display()))?;
         } else {
@@ -113,6 +119,9 @@ pub fn mount_hierarchies(
             }
         }
     }
+    // runc leaves this tmpfs writable whatever the config says (since
+    // 1.0.0-rc91, which dropped its read-only remount as "useless"); the
+    // config's `ro` is kept here (SPEC-COVERAGE.md, differences from runc).
     if flags & libc::MS_RDONLY != 0 {
         mount(
             None,

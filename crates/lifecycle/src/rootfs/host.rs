@@ -69,7 +69,7 @@ fn mount_point_in(mountinfo: &str, path: &Path) -> std::path::PathBuf {
 }
 
 /// The inverse of [`escape`]: `\NNN` octal to the byte.
-fn unescape(field: &str) -> std::path::PathBuf {
+pub(super) fn unescape(field: &str) -> std::path::PathBuf {
     use std::os::unix::ffi::OsStringExt;
     let b = field.as_bytes();
     let mut out = Vec::with_capacity(b.len());

@@ -15,6 +15,7 @@ mod devices;
 pub mod host;
 pub(crate) mod idmap;
 mod mounts;
+mod nopivot;
 mod paths;
 mod resolve;
 pub mod sources;
@@ -168,16 +169,26 @@ fn make_private(path: &Path) -> sys::Result<()> {
     sys::mount::mount(None, path, None, libc::MS_PRIVATE | libc::MS_REC, None)
 }
 
+/// What `--no-pivot` needs to find the host's mounts it must not leave.
+pub struct NoPivot<'a> {
+    /// The runtime's own procfs, for the mount table.
+    pub proc: &'a sys::procfs::ProcFs,
+    /// The rootfs as the host names it.
+    pub rootfs: &'a Path,
+}
+
 /// Makes the rootfs `/`: pivot_root(".", ".") from a descriptor, or with
-/// `--no-pivot` a move mount and chroot (for initramfs hosts). In the
+/// `--no-pivot` a move mount and chroot (for initramfs hosts), the host's
+/// procfs and sysfs mounts detached first (see [`nopivot`]). In the
 /// host's mount namespace, chroot alone: pivot_root or a move to / there
 /// would change the root of every process on the host.
-pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
+pub fn enter(root: Root, no_pivot: Option<NoPivot<'_>>) -> Result<(), Error> {
     sys::fs::fchdir(root.fd.as_fd()).context("entering the rootfs")?;
     let here = Path::new(".");
     if root.host_mounts {
         sys::fs::chroot(here).context("chroot into the rootfs")?;
-    } else if no_pivot {
+    } else if let Some(n) = no_pivot {
+        nopivot::hide_host_procfs(n.proc, n.rootfs)?;
         sys::mount::mount(Some(here), Path::new("/"), None, libc::MS_MOVE, None)
             .context("moving the rootfs to /")?;
         sys::fs::chroot(here).context("chroot into the rootfs")?;
@@ -203,15 +214,9 @@ pub fn enter(root: Root, no_pivot: bool) -> Result<(), Error> {
 pub fn finish(spec: &Spec) -> Result<(), Error> {
     let linux = spec.linux().as_ref();
     let mut paths = paths::Paths::open().context("opening the container's root")?;
-    for p in linux
-        .and_then(|l| l.masked_paths().as_ref())
-        .into_iter()
-        .flatten()
-    {
-        paths
-            .mask(Path::new(p))
-            .with_context(|| format!("masking {p}"))?;
-    }
+    // Read-only paths first and the masks over them, as runc: where a path
+    // is in both lists (or a mask lies below a read-only path) the mask is
+    // on top, and the mount table reads in runc's order.
     for p in linux
         .and_then(|l| l.readonly_paths().as_ref())
         .into_iter()
@@ -220,6 +225,15 @@ pub fn finish(spec: &Spec) -> Result<(), Error> {
         paths
             .make_readonly(Path::new(p))
             .with_context(|| format!("making {p} read-only"))?;
+    }
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        paths
+            .mask(Path::new(p))
+            .with_context(|| format!("masking {p}"))?;
     }
     if spec
         .mounts()

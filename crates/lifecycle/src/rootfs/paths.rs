@@ -67,7 +67,12 @@ impl Paths {
         };
         let is_dir = sys::fs::fstat(target.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let tree = if is_dir {
-            m::detached_fs(c"tmpfs", m::MOUNT_ATTR_RDONLY)?
+            // runc's mask: source "tmpfs", read-only superblock and mount.
+            let params = [
+                m::FsParam::String(c"source", c"tmpfs"),
+                m::FsParam::Flag(c"ro"),
+            ];
+            m::detached_fs(c"tmpfs", &params, m::MOUNT_ATTR_RDONLY)?
         } else {
             if self.null.is_none() {
                 self.null = Some(null_device(self.root.as_fd())?);

@@ -109,7 +109,7 @@ pub fn spawn(req: Request<'_>) -> Result<Init, Error> {
     let min_fd = 3 + req.preserve_fds as i32;
     let child_end = Channel::new(raise(child_end.into_fd(), min_fd)?);
     let fifo = raise(req.fifo, min_fd)?;
-    let flags = if plan.single_stage() { plan.new } else { 0 };
+    let flags = plan.clone_flags();
 
     let unprivileged = sys::process::unprivileged();
     let proc = sys::procfs::ProcFs::open().context("opening the runtime's /proc")?;

@@ -99,6 +99,29 @@ impl Plan {
         self.joins.is_empty() && !self.new_time()
     }
 
+    /// Namespaces the init creates itself once it is root of its new user
+    /// namespace rather than in the clone. An IPC namespace makes its mqueue
+    /// filesystem as it is created, its root owned by the creator's fsuid:
+    /// made by the clone, under the runtime's (host) ids that the user
+    /// namespace does not map, /dev/mqueue would belong to 65534. runc's
+    /// nsexec, too, unshares it after setresuid(0) in the user namespace.
+    pub fn after_becoming_root(&self) -> libc::c_int {
+        if self.new_user() {
+            self.new & libc::CLONE_NEWIPC
+        } else {
+            0
+        }
+    }
+
+    /// The namespaces the init's clone3 creates.
+    pub fn clone_flags(&self) -> libc::c_int {
+        if self.single_stage() {
+            self.new & !self.after_becoming_root()
+        } else {
+            0
+        }
+    }
+
     /// After joins and unshares, the init must be a child of stage 1 when it
     /// is to live in a pid or time namespace stage 1 only arranged for its
     /// children (unshare(CLONE_NEWPID), setns(pid), unshare(CLONE_NEWTIME)).
