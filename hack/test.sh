@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of corten: installs what a fresh Debian machine lacks,
 # checks formatting and lints, builds the runtime, the static probe and the
-# busybox rootfs, then runs the unit and integration tests, fuzzes the parsers
+# busybox rootfs, then runs the unit and integration tests, checks make
+# install and the Debian package (hack/install-test.sh), fuzzes the parsers
 # for a minute each (hack/fuzz.sh), runs the cgroup, exec, lifecycle and
 # rootless tests again in a cgroup v2 VM, and the engine suites. Needs root (the
 # integration tests create real containers).
@@ -21,9 +22,10 @@ fi
 # static library) as the oracle of the seccomp differential tests, uidmap
 # (newuidmap/newgidmap) for rootless containers with several id mappings,
 # strace for the test that a bind is never remounted by path, runc (Debian's
-# 1.1.5) as the reference of the differential tests (integration-tests/tests/differential.rs).
+# 1.1.5) as the reference of the differential tests (integration-tests/tests/differential.rs),
+# make and man-db for the install checks (hack/install-test.sh).
 missing=()
-for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace runc; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace runc make man-db; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -51,6 +53,8 @@ hack/i386-busybox.sh   # a 32-bit binary for the seccomp tests
 echo "== tests"
 # Includes the differential tests against runc (--test differential).
 cargo test --workspace
+echo "== install: make install/uninstall, man pages, completions, the Debian package"
+hack/install-test.sh
 echo "== fuzz"
 hack/fuzz.sh   # every target of fuzz/ for FUZZ_SECONDS (60) each, one after another
 echo "== cgroup v2: the cgroups, exec, lifecycle and rootless tests in a VM with cgroup2 only"
