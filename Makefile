@@ -56,7 +56,9 @@ uninstall: docs
 	rm -f $(DESTDIR)$(FISHCOMPDIR)/corten.fish
 
 # A Debian package: the same files under /usr (Debian's completion
-# directories, compressed man pages), built with dpkg-deb.
+# directories, compressed man pages) and podman's registration of the
+# runtime name (podman reads /etc/containers/containers.conf.d), built with
+# dpkg-deb.
 DEB := target/deb
 ARCH = $(shell dpkg --print-architecture)
 deb: all
@@ -64,6 +66,8 @@ deb: all
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB)/root PREFIX=/usr \
 		ZSHCOMPDIR=/usr/share/zsh/vendor-completions
 	gzip -9n $(DEB)/root/usr/share/man/man8/*.8
+	install -D -m 0644 hack/deb-podman.conf \
+		$(DEB)/root/etc/containers/containers.conf.d/50-corten.conf
 	install -d $(DEB)/root/DEBIAN
 	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' \
 		-e "s/@SIZE@/$$(du -sk $(DEB)/root/usr | cut -f1)/" \
