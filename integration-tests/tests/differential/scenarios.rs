@@ -224,7 +224,7 @@ crate::table! {
         .run(report())
         // DIFF: runc's foreground `run` and `exec` give the process pipes it copies
         // to its own stdio; corten hands over the caller's descriptors.
-        .differs("run.stdout.fds", Why::Undocumented, "stdio: runc pipes, corten the caller's files")
+        .differs("run.stdout.fds", Why::Documented, "stdio: runc pipes, corten the caller's files")
         // The /sys/fs/cgroup tmpfs of a v1 or hybrid host: every runc since
         // 1.0.0-rc91 leaves it rw whatever the config says; corten keeps the
         // config's ro.
@@ -445,17 +445,12 @@ crate::table! {
         .differs("features-shape", Why::Runc115,
             "corten has the fields runc 1.2 added (seccomp knownFlags/supportedFlags, intelRdt, \
              mountExtensions, netDevices, cgroup.rdma) and its own version annotation")
-        // DIFF: runc says what it was built with (systemd true: corten refuses the
-        // systemd cgroup manager, README).
-        .differs("features-cgroup", Why::Undocumented, "systemd: runc true, corten false (systemd manager not supported)")
+        .differs("features-cgroup", Why::Documented, "systemd: runc true, corten false (no systemd driver yet, issue 13)")
         .differs("features-lsm", Why::Documented, "selinux: runc true, corten false (linux.mountLabel is refused)")
-        // DIFF: corten lists the time namespace, which runc 1.1.5 does not support.
-        .differs("features-namespaces", Why::Undocumented, "corten lists \"time\"")
+        .differs("features-namespaces", Why::Runc115, "corten lists \"time\", as runc 1.2+ (1.1.5 has no time namespace)")
         .differs("features-mountOptions", Why::Runc115,
             "runc 1.1.5 lists acl and noacl as MS_POSIXACL flags; runc 1.2+ and corten pass them to the filesystem")
-        // DIFF: runc lists every architecture libseccomp knows (mips, ppc, s390...);
-        // corten those its own compiler handles (README: x86, arm, riscv64).
-        .differs("features-seccomp", Why::Undocumented, "corten lists fewer seccomp architectures"),
+        .differs("features-seccomp", Why::Documented, "corten lists the architectures its own compiler handles"),
     version_shape => Scenario::new().run(cmd("--version").no_root().out(Out::Norm(version_view))),
     // corten refuses checkpoint ("not supported yet", README); runc's criu
     // fails on this host (a dump of a container without its own setup), so
