@@ -414,7 +414,7 @@ fn pause_resume_and_ps() {
 
     // `--` ends ps's own arguments; the rest goes to ps(1) (COMPAT.md;
     // runc's main branch; runc 1.1.5 hands the `--` to ps(1), which fails).
-    if !skip_if_runc("runc 1.1.5 passes `--` on to ps(1)") {
+    if !skip_if_runc("released runc (1.1.5 to 1.5.1) passes `--` on to ps(1)") {
         let cols = b.corten(&["ps", &id, "--", "-o", "pid,comm"]);
         cols.ok();
         assert!(cols.stdout.starts_with("  PID COMMAND"), "{}", cols.stdout);

@@ -677,7 +677,7 @@ fn process_json_without_capabilities_gets_the_containers() {
     // runc reads a missing noNewPrivileges as false, not as the container's.
     assert_eq!(cap_line(s, "NoNewPrivs:"), "NoNewPrivs:\t0", "{s}");
     if !skip_if_runc(
-        "runc 1.1.5 does not set rlimits on an exec process; its code means the container's",
+        "runc gives an exec process the runtime's own limits (1.1.5: the NOFILE Go raised; 1.5.1: the caller's)",
     ) {
         assert_eq!(s.lines().last(), Some("45"), "the container's rlimits: {s}");
     }

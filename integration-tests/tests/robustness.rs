@@ -63,7 +63,7 @@ fn commands_about_a_missing_id_make_no_root_directory() {
         full.extend_from_slice(args);
         b.call(&full).no_root().output()
     };
-    if !skip_if_runc("runc makes its root first (libcontainer.New)") {
+    if !skip_if_runc("runc 1.1.5 makes its root first (libcontainer.New)") {
         call(&["delete", "--force", "missing"]).ok();
         call(&["state", "missing"]).fails_with(1, "does not exist");
         call(&["kill", "missing", "9"]).fails_with(1, "does not exist");

@@ -59,7 +59,7 @@ pub fn default_config() -> Value {
             "args": ["sh"],
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
             "cwd": "/",
-            "capabilities": {"bounding": CAPS, "effective": CAPS, "permitted": CAPS, "ambient": CAPS},
+            "capabilities": {"bounding": CAPS, "effective": CAPS, "permitted": CAPS},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": true
         },
@@ -104,7 +104,6 @@ pub fn rootless_config(uid: u32, gid: u32) -> Value {
     let mounts = v["mounts"]
         .as_array_mut()
         .expect("default config has mounts");
-    mounts.retain(|m| m["destination"] != "/sys/fs/cgroup");
     for m in mounts.iter_mut() {
         if m["destination"] == "/sys" {
             *m = json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
