@@ -8,6 +8,7 @@
 #   --seq M       containers for the throughput rows (default 100, env SEQ)
 #   --par P       concurrent `run`s for the parallel throughput row (default 2, env PAR)
 #   --runtimes L  space-separated subset of: corten runc crun (env RUNTIMES)
+#   --scale "A B" container counts for the scale rows (default "10 200", env SCALE)
 #   --json FILE   also write the raw results as JSON
 #
 # corten is taken from $CORTEN, else target/x86_64-unknown-linux-gnu/release/corten. runc, crun and GNU time
@@ -21,6 +22,11 @@
 # 0.3 s idle (the kernel's cgroup migration lock costs most then); peak RSS of one `run`
 # (/usr/bin/time %M, median of 3); binary size; wall time of M sequential `run`s
 # and of M `run`s with P at a time. Plus the floor: the wrapper running /bin/true.
+# Scale: for each count C of --scale, C `sleep` containers created and started
+# one after another, then one `list`, a `state` of each, and a `delete -f` of
+# each, timed per phase and per container (a cost per container that grows
+# with C would be O(C^2) somewhere, in list or in the root directory); and
+# the largest C again with 4 workers at once on the machine's cores.
 # Samples are taken back to back: on a VM, a container started after an idle gap
 # can take twice as long (CPU wake-up), so compare the ratios, not absolute times.
 set -euo pipefail
@@ -30,6 +36,7 @@ N=${N:-20}
 SEQ=${SEQ:-100}
 PAR=${PAR:-2}
 RUNTIMES=${RUNTIMES:-corten runc crun}
+SCALE=${SCALE:-10 200}
 json_out=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,8 +44,9 @@ while [ $# -gt 0 ]; do
 	--seq) SEQ=$2; shift ;;
 	--par) PAR=$2; shift ;;
 	--runtimes) RUNTIMES=$2; shift ;;
+	--scale) SCALE=$2; shift ;;
 	--json) json_out=$(realpath -m "$2"); shift ;;
-	*) echo "usage: $0 [-n N] [--seq M] [--par P] [--runtimes LIST] [--json FILE]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-n N] [--seq M] [--par P] [--runtimes LIST] [--scale \"A B\"] [--json FILE]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -122,13 +130,14 @@ for name, args in (("true", ["true"]), ("sleep", ["sleep", "3600"])):
     json.dump(c, open(f"{work}/bundle-{name}/config.json", "w"), indent=1)
 EOF
 
-python3 - "$N" "$SEQ" "$PAR" "$json_out" <<'EOF'
+python3 - "$N" "$SEQ" "$PAR" "$json_out" "$SCALE" <<'EOF'
 import concurrent.futures, json, os, signal, statistics, subprocess, sys, time
 
 signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
 N, SEQ, PAR = (int(a) for a in sys.argv[1:4])
 JSON_OUT = sys.argv[4]
+SCALE = [int(c) for c in sys.argv[5].split()]
 WORK = os.environ["BENCH_WORK"]
 WRAP = ["unshare", "-m", "--propagation", "private", "sh", "-c",
         'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', "sh"]
@@ -285,6 +294,35 @@ for rt in runtimes:
     res[rt.name]["par_s"] = time.perf_counter() - t0
     res[rt.name]["par_failures"] = sum(1 for x in out if x is None)
 
+# --- scale --------------------------------------------------------------------
+def scale(rt, count, workers):
+    """Seconds per phase for `count` sleep containers, `workers` at a time."""
+    ids = [rt.new_id(f"scale{count}") for _ in range(count)]
+    def each(fn):
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            ok = all(pool.map(fn, ids))
+        return time.perf_counter() - t0, ok
+    up, ok_up = each(lambda c: rt.call("create", "--bundle", B_SLEEP, c) == 0 and rt.call("start", c) == 0)
+    t0 = time.perf_counter()
+    ok_list = rt.call("list") == 0
+    listed = time.perf_counter() - t0
+    states, ok_state = each(lambda c: rt.call("state", c) == 0)
+    down, ok_down = each(lambda c: rt.call("delete", "-f", c) == 0)
+    return {"up_s": up, "list_ms": listed * 1000, "state_s": states, "delete_s": down,
+            "ok": ok_up and ok_list and ok_state and ok_down}
+
+scale_res = {rt.name: {} for rt in runtimes}
+for count in SCALE:
+    print(f"bench: scale, {count} containers", file=sys.stderr)
+    for rt in runtimes:
+        scale_res[rt.name][str(count)] = scale(rt, count, 1)
+if SCALE:
+    top = max(SCALE)
+    print(f"bench: scale, {top} containers, 4 at a time", file=sys.stderr)
+    for rt in runtimes:
+        scale_res[rt.name][f"{top}x4"] = scale(rt, top, 4)
+
 # --- table ------------------------------------------------------------------
 rows = [
     ("run true (median ms)", "run_ms", "{:.1f}"),
@@ -323,7 +361,19 @@ for n in names:
         print(f"{n}: failures {f}")
 for rt in runtimes:
     print(f"{rt.name}: {rt.path}")
+if SCALE:
+    print("\nscale: per container, ms (create+start / state / delete -f); list of all, ms")
+    for n in names:
+        cells = []
+        for key, r in scale_res[n].items():
+            count = int(key.split("x")[0])
+            per = lambda k: r[k] / count * 1000
+            flag = "" if r["ok"] else " (failures)"
+            cells.append(f"{key}: {per('up_s'):.1f} / {per('state_s'):.1f} / {per('delete_s'):.1f}, "
+                         f"list {r['list_ms']:.1f}{flag}")
+        print(f"  {n}: " + "; ".join(cells))
 if JSON_OUT:
+    res["_scale"] = scale_res
     res["_floor_ms"] = median_ms(floor)
     res["_params"] = {"n": N, "seq": SEQ, "par": PAR}
     json.dump(res, open(JSON_OUT, "w"), indent=1)
