@@ -41,14 +41,23 @@ pub fn mount_hierarchies(
                 .iter()
                 .any(|h| h.mount_point == Path::new("/sys/fs/cgroup"));
     if unified_only {
-        return mount(
+        let at = sys::fs::proc_fd_path(target.as_fd());
+        return match mount(
             Some(Path::new("cgroup2")),
-            &sys::fs::proc_fd_path(target.as_fd()),
+            &at,
             Some("cgroup2"),
             flags,
             None,
-        )
-        .context("mounting cgroup2");
+        ) {
+            // A user namespace mounts cgroup2 only in a cgroup namespace it
+            // owns (EPERM) and not where its cgroup is not delegated to it
+            // (EBUSY: rootless without a cgroup): the host's view is bound
+            // instead, as runc does there.
+            Err(e) if matches!(e.errno(), libc::EPERM | libc::EBUSY) => {
+                bind_unified(root, dest, &hierarchies, flags)
+            }
+            other => other.context("mounting cgroup2"),
+        };
     }
     // The tmpfs stays writable until the hierarchies' directories exist.
     mount(
@@ -133,4 +142,31 @@ pub fn mount_hierarchies(
         .context("making the cgroup tmpfs read-only")?;
     }
     Ok(())
+}
+
+/// The host's cgroup2 hierarchy bound at `dest` (recursively, with the
+/// mount's flags), where a cgroup2 mount of the container's own is refused.
+fn bind_unified(
+    root: BorrowedFd<'_>,
+    dest: &Path,
+    hierarchies: &[cgroups::mountinfo::Hierarchy],
+    flags: libc::c_ulong,
+) -> Result<(), Error> {
+    let Some(unified) = hierarchies.iter().find(|h| h.fstype == "cgroup2") else {
+        return Err(Error::Config(
+            "mounting cgroup2: refused, and the host has no cgroup2 hierarchy to bind".into(),
+        ));
+    };
+    let target = resolve::open(root, dest).context("opening the cgroup mount point")?;
+    mount(
+        Some(&unified.mount_point),
+        &sys::fs::proc_fd_path(target.as_fd()),
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .context("binding the host's cgroup2 hierarchy")?;
+    // The bind, now on top of the mount point.
+    let mounted = resolve::open(root, dest).context("opening the cgroup bind")?;
+    remount(mounted.as_fd(), flags).context("remounting the cgroup2 bind")
 }
