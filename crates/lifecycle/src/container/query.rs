@@ -51,7 +51,9 @@ pub fn oci_state(store: &Store, id: &str) -> Result<OciState, Error> {
         s.init_pid
     };
     Ok(OciState {
-        oci_version: s.oci_version,
+        // The runtime's own spec version, as runc's state and the hooks'
+        // state document give it, not the config's ociVersion.
+        oci_version: crate::spec::SPEC_VERSION.into(),
         id: s.id,
         pid,
         status: status.as_str().into(),
