@@ -29,7 +29,8 @@ pub fn hand_over(
 }
 
 /// Runs `f` in the mount namespace of `pid`, then returns to the runtime's
-/// own and its cwd (setns moves both root and cwd). The runtime is single
+/// own, its root and its cwd (setns moves both to the namespace's root: a
+/// runtime started in a chroot must stay there). The runtime is single
 /// threaded here, as setns into a mount namespace requires.
 fn in_mount_namespace_of<T>(pid: i32, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     // The runtime's own /proc, in the host's mount namespace.
@@ -40,8 +41,9 @@ fn in_mount_namespace_of<T>(pid: i32, f: impl FnOnce() -> Result<T, Error>) -> R
         0,
     )
     .context("opening the runtime's mount namespace")?;
-    let cwd = sys::fs::openat(None, Path::new("."), libc::O_PATH | libc::O_DIRECTORY, 0)
-        .context("opening the runtime's cwd")?;
+    let dir = |p: &str| sys::fs::openat(None, Path::new(p), libc::O_PATH | libc::O_DIRECTORY, 0);
+    let root = dir("/").context("opening the runtime's root")?;
+    let cwd = dir(".").context("opening the runtime's cwd")?;
     let init = sys::process::pidfd_open(pid).context("opening the init's pidfd")?;
     sys::ns::setns(init.as_fd(), libc::CLONE_NEWNS)
         .context("entering the container's mount namespace")?;
@@ -50,6 +52,8 @@ fn in_mount_namespace_of<T>(pid: i32, f: impl FnOnce() -> Result<T, Error>) -> R
     // host's: a runtime that cannot come back must not go on.
     sys::ns::setns(own.as_fd(), libc::CLONE_NEWNS)
         .context("returning to the runtime's mount namespace")?;
+    sys::fs::fchdir(root.as_fd()).context("returning to the runtime's root")?;
+    sys::fs::chroot(Path::new(".")).context("returning to the runtime's root")?;
     sys::fs::fchdir(cwd.as_fd()).context("returning to the runtime's cwd")?;
     result
 }
