@@ -563,6 +563,17 @@ mod tests {
         Store::open(&dir).unwrap()
     }
 
+    /// Regression (found by fuzz/state): a float in the saved resources
+    /// came back one unit in the last place off (serde_json's fast float
+    /// parsing), so a state did not load as it was saved.
+    #[test]
+    fn a_float_in_the_saved_resources_round_trips_exactly() {
+        let mut state = sample("float");
+        state.resources = Some(serde_json::json!({"x": 9.876666666666665e41}));
+        let saved = serde_json::to_vec(&state).unwrap();
+        assert_eq!(parse(&saved).unwrap(), state);
+    }
+
     fn sample(id: &str) -> State {
         State {
             oci_version: "1.2.0".into(),
