@@ -53,11 +53,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     match cli.command {
-        Some(Command::Kill { signal, .. }) => {
-            let _ = lifecycle::container::parse_signal(signal.as_deref().unwrap_or("SIGTERM"));
+        Some(Command::Kill(a)) => {
+            let _ = lifecycle::container::parse_signal(a.signal.as_deref().unwrap_or("SIGTERM"));
         }
-        Some(Command::Events { interval, .. }) => {
-            let _ = events::parse_interval(&interval);
+        Some(Command::Events(a)) => {
+            let _ = events::parse_interval(&a.interval);
         }
         Some(Command::Update(a)) => {
             for size in [&a.memory, &a.memory_reservation, &a.memory_swap] {

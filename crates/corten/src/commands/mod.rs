@@ -41,29 +41,19 @@ pub fn dispatch(cli: &Cli, log: &Logger) -> Result<i32, Error> {
     let store = || Store::open(&root_dir(cli)?);
     match command {
         Command::Create(args) => create::run(&store()?, args, log, cgroup_policy(cli)),
-        Command::Start { id } => start::run(&store()?, id, log),
-        Command::State { id } => state::run(&store()?, id),
-        Command::Kill { all, id, signal } => kill::run(&store()?, id, signal.as_deref(), *all),
-        Command::Delete { force, id } => delete::run(&store()?, id, *force, log),
+        Command::Start(a) => start::run(&store()?, &a.id, log),
+        Command::State(a) => state::run(&store()?, &a.id),
+        Command::Kill(a) => kill::run(&store()?, &a.id, a.signal.as_deref(), a.all),
+        Command::Delete(a) => delete::run(&store()?, &a.id, a.force, log),
         Command::Run(args) => run::run(&store()?, args, log, cgroup_policy(cli)),
-        Command::List { format, quiet } => list::run(&store()?, format, *quiet),
-        Command::Spec { bundle } => {
-            spec::run(bundle.as_deref(), cli.rootless.as_deref() == Some("true"))
-        }
+        Command::List(a) => list::run(&store()?, &a.format, a.quiet),
+        Command::Spec(a) => spec::run(a.bundle.as_deref(), cli.rootless.as_deref() == Some("true")),
         Command::Features => features::run(),
         Command::Exec(args) => exec::run(&store()?, args, log),
-        Command::Ps {
-            format,
-            id,
-            ps_args,
-        } => ps::run(&store()?, id, format, ps_args),
-        Command::Pause { id } => lifecycle::container::pause(&store()?, id).map(|()| 0),
-        Command::Resume { id } => lifecycle::container::resume(&store()?, id).map(|()| 0),
-        Command::Events {
-            interval,
-            stats,
-            id,
-        } => events::run(&store()?, id, interval, *stats),
+        Command::Ps(a) => ps::run(&store()?, &a.id, &a.format, &a.ps_args),
+        Command::Pause(a) => lifecycle::container::pause(&store()?, &a.id).map(|()| 0),
+        Command::Resume(a) => lifecycle::container::resume(&store()?, &a.id).map(|()| 0),
+        Command::Events(a) => events::run(&store()?, &a.id, &a.interval, a.stats),
         Command::Update(args) => update::run(&store()?, args, log),
         Command::Checkpoint(_) => later::run("checkpoint"),
         Command::Restore(_) => later::run("restore"),
