@@ -19,7 +19,7 @@ pub fn switch(spec: &Spec, defer_caps: bool, bounding: u64) -> Result<Option<Def
         sys::caps::set_keepcaps(true).context("keeping capabilities across the user switch")?;
     }
     let user = p.user();
-    give_stdio_to(user.uid());
+    give_stdio_to(user.uid())?;
     let groups = user.additional_gids().clone().unwrap_or_default();
     match sys::process::setgroups(&groups) {
         // A user namespace with setgroups "deny" (rootless) cannot set
@@ -48,17 +48,21 @@ pub fn switch(spec: &Spec, defer_caps: bool, bounding: u64) -> Result<Option<Def
 /// is a host inode and stays as it is (runc gives it away too); a pipe or
 /// socket lives on the kernel's internal filesystems. An owner the user
 /// namespace does not map cannot be changed, and that is not an error.
-fn give_stdio_to(uid: u32) {
+fn give_stdio_to(uid: u32) -> Result<(), Error> {
     for fd in (0..=2).filter_map(sys::fs::stdio) {
         let Ok(st) = sys::fs::fstat(fd) else {
             continue;
         };
         let kind = st.st_mode & libc::S_IFMT;
         if st.st_uid != uid && (kind == libc::S_IFIFO || kind == libc::S_IFSOCK) {
-            // EPERM or EINVAL (unmapped owner or uid) leaves it as it is.
-            let _ = sys::fs::fchown(fd, uid, u32::MAX);
+            match sys::fs::fchown(fd, uid, u32::MAX) {
+                // An unmapped owner or uid leaves it as it is, as runc.
+                Err(e) if e.errno() == libc::EPERM || e.errno() == libc::EINVAL => {}
+                other => other.context("giving stdio to the process's user")?,
+            }
         }
     }
+    Ok(())
 }
 
 /// The capability step of the user switch, held back while a seccomp
