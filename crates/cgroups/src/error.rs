@@ -16,6 +16,16 @@ pub enum Error {
     TimedOut(String),
     #[error("invalid {0}")]
     Invalid(String),
+    /// Talking to systemd failed, or systemd failed the request.
+    #[error("{0}")]
+    Systemd(String),
+    /// systemd answered a call with an error.
+    #[error("systemd {call}: {message} ({name})")]
+    SystemdRefused {
+        call: String,
+        name: String,
+        message: String,
+    },
 }
 
 impl Error {

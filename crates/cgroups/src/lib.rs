@@ -9,9 +9,11 @@
 //! - `v2`: the v2 driver (unified hosts): one directory, v1-style resources
 //!   converted, devices through an eBPF program of our own.
 //! - `devices`: the device rules, runc's semantics.
+//! - `systemd`: the systemd driver: a transient scope unit made over D-Bus
+//!   (our own client), with the v1 or v2 driver writing its files.
 //!
-//! A systemd driver would take the same interface: [`open`] and [`new`]
-//! are the only places that pick a driver.
+//! [`open`], [`new`] and [`new_systemd`] are the only places that pick a
+//! driver.
 
 mod bpf_devices;
 mod devices;
@@ -19,6 +21,7 @@ mod error;
 pub mod mode;
 pub mod mountinfo;
 pub mod stats;
+pub mod systemd;
 mod v1;
 mod v1_stats;
 mod v2;
@@ -46,6 +49,9 @@ pub struct Placement {
     /// The one directory is on a cgroup v2 (unified) host.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unified: bool,
+    /// The systemd unit the directories belong to (`--systemd-cgroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 /// What a new child needs to put itself into a cgroup without the lock a
@@ -134,9 +140,16 @@ pub fn new(cgroups_path: &Path) -> Result<Box<dyn Manager>> {
     Ok(Box::new(V1::new(cgroups_path, &hierarchies, &own)?))
 }
 
+/// The systemd driver for a new container's unit (see `systemd`).
+pub fn new_systemd(req: &systemd::Request<'_>) -> Result<Box<dyn Manager>> {
+    Ok(Box::new(systemd::new(req)?))
+}
+
 /// The driver for a cgroup saved in a container's state.
 pub fn open(p: &Placement) -> Box<dyn Manager> {
-    if p.unified {
+    if let Some(unit) = &p.systemd {
+        Box::new(systemd::open(p, unit))
+    } else if p.unified {
         Box::new(V2::from_placement(p))
     } else {
         Box::new(V1::from_placement(p))

@@ -19,6 +19,10 @@ pub struct V1 {
     runtime_dirs: Vec<PathBuf>,
     /// Parents of `dirs` that [`Manager::create`] made, outermost first.
     made_parents: std::cell::RefCell<Vec<PathBuf>>,
+    /// The directories are a systemd unit's, made by systemd (in the
+    /// hierarchies it manages) around a process of the runtime's: their
+    /// being there and populated is expected.
+    in_unit: bool,
 }
 
 impl V1 {
@@ -64,7 +68,16 @@ impl V1 {
             dirs,
             runtime_dirs,
             made_parents: Default::default(),
+            in_unit: false,
         })
+    }
+
+    /// The same cgroup as the directories of a systemd unit (see `in_unit`).
+    pub(crate) fn in_systemd_unit(self) -> V1 {
+        V1 {
+            in_unit: true,
+            ..self
+        }
     }
 
     /// A driver over saved directories (for update, delete, kill), each
@@ -93,6 +106,7 @@ impl V1 {
             dirs,
             runtime_dirs: Vec::new(),
             made_parents: std::cell::RefCell::new(p.made_parents.clone()),
+            in_unit: false,
         }
     }
 
@@ -119,6 +133,9 @@ impl V1 {
     fn make_dir(&self, h: &Hierarchy, dir: &Path) -> Result<bool> {
         match std::fs::create_dir(dir) {
             Ok(()) => return Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && self.in_unit => {
+                return Ok(true)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return crate::check_unpopulated(dir).map(|()| false)
             }
@@ -133,6 +150,7 @@ impl V1 {
             match std::fs::create_dir(level) {
                 Ok(()) if level != dir => self.made_parents.borrow_mut().push(level.to_path_buf()),
                 Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && self.in_unit => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == dir => {
                     crate::check_unpopulated(dir)?;
                     return Ok(false);
@@ -710,6 +728,7 @@ impl Manager for V1 {
             dirs: self.dirs.iter().map(|(_, d)| d.clone()).collect(),
             made_parents: self.made_parents.borrow().clone(),
             unified: false,
+            systemd: None,
         }
     }
 }
@@ -735,6 +754,7 @@ mod tests {
             dirs: vec![(h.clone(), h.mount_point.join("c1"))],
             runtime_dirs: Vec::new(),
             made_parents: Default::default(),
+            in_unit: false,
         };
         std::fs::create_dir_all(&h.mount_point).unwrap();
         v.create().unwrap();
@@ -820,6 +840,7 @@ mod tests {
                 .collect(),
             runtime_dirs: Vec::new(),
             made_parents: Default::default(),
+            in_unit: false,
         };
         v.create().unwrap();
         touch(

@@ -34,6 +34,16 @@ pub enum Policy {
     /// runc does. A config that asks for limits then fails instead: a
     /// limit is never dropped silently.
     Rootless,
+    /// `--systemd-cgroup`: a transient scope unit made by systemd, the
+    /// user's manager for a rootless runtime (`user`), as runc does.
+    Systemd { user: bool },
+}
+
+impl Policy {
+    /// An unprivileged runtime's: device rules are not its to program.
+    fn rootless(self) -> bool {
+        matches!(self, Policy::Rootless | Policy::Systemd { user: true })
+    }
 }
 
 fn cg_err(e: cgroups::Error) -> Error {
@@ -64,6 +74,20 @@ pub fn plan(
     }
     // An empty cgroupsPath is no cgroupsPath, which is the id relative to
     // the runtime's own cgroup (runc).
+    if let Policy::Systemd { user } = policy {
+        let cgroups_path = linux
+            .and_then(|l| l.cgroups_path().as_ref())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let annotations = spec.annotations().clone().unwrap_or_default();
+        let req = cgroups::systemd::Request {
+            cgroups_path: &cgroups_path,
+            id,
+            user,
+            annotations: &annotations,
+        };
+        return cgroups::new_systemd(&req).map(Some).map_err(cg_err);
+    }
     let path = linux
         .and_then(|l| l.cgroups_path().clone())
         .filter(|p| !p.as_os_str().is_empty())
@@ -201,7 +225,7 @@ pub fn apply(cg: &dyn Manager, spec: &Spec, policy: Policy) -> Result<(), Error>
     if let Some(r) = r {
         cg.apply(r).map_err(cg_err)?;
     }
-    if policy == Policy::Rootless {
+    if policy.rootless() {
         return Ok(());
     }
     let rules = r.and_then(|r| r.devices().as_deref()).unwrap_or_default();
@@ -228,6 +252,7 @@ pub fn plan_of(cg: &dyn Manager) -> cgroups::Placement {
         dirs,
         made_parents,
         unified: all.unified,
+        systemd: all.systemd,
     }
 }
 

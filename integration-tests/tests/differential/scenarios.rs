@@ -445,7 +445,7 @@ crate::table! {
         .differs("features-shape", Why::Runc115,
             "corten has the fields runc 1.2 added (seccomp knownFlags/supportedFlags, intelRdt, \
              mountExtensions, netDevices, cgroup.rdma) and its own version annotation")
-        .differs("features-cgroup", Why::Documented, "systemd: runc true, corten false (no systemd driver yet, issue 13)")
+        .differs("features-cgroup", Why::Runc115, "corten lists rdma: true, as runc 1.2+ does (1.1.5 has no rdma key)")
         .differs("features-lsm", Why::Documented, "selinux: runc true, corten false (linux.mountLabel is refused)")
         .differs("features-namespaces", Why::Runc115, "corten lists \"time\", as runc 1.2+ (1.1.5 has no time namespace)")
         .differs("features-mountOptions", Why::Runc115,

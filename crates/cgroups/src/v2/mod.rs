@@ -6,7 +6,7 @@
 //! would have no control files. Resources: `resources.rs`; statistics:
 //! `stats.rs`; device rules: an eBPF program (`crate::bpf_devices`).
 
-mod resources;
+pub(crate) mod resources;
 pub(crate) mod stats;
 
 use std::os::fd::OwnedFd;
@@ -26,6 +26,9 @@ pub struct V2 {
     dir: PathBuf,
     /// Parents of `dir` that [`Manager::create`] made, outermost first.
     made_parents: std::cell::RefCell<Vec<PathBuf>>,
+    /// `dir` is a systemd unit's, made by systemd around a process of the
+    /// runtime's: its being there and populated is expected.
+    in_unit: bool,
 }
 
 /// The runtime's own cgroup from a /proc/self/cgroup text ("0::/path").
@@ -81,7 +84,16 @@ impl V2 {
         Ok(V2 {
             dir,
             made_parents: Default::default(),
+            in_unit: false,
         })
+    }
+
+    /// The same cgroup as the directory of a systemd unit (see `in_unit`).
+    pub(crate) fn in_systemd_unit(self) -> V2 {
+        V2 {
+            in_unit: true,
+            ..self
+        }
     }
 
     /// A driver over a saved directory (update, delete, kill, events).
@@ -89,6 +101,7 @@ impl V2 {
         V2 {
             dir: p.dirs.first().cloned().unwrap_or_default(),
             made_parents: std::cell::RefCell::new(p.made_parents.clone()),
+            in_unit: false,
         }
     }
 
@@ -120,6 +133,7 @@ impl V2 {
                     self.made_parents.borrow_mut().push(level.to_path_buf())
                 }
                 Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && self.in_unit => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level == self.dir => {
                     crate::check_unpopulated(level)?;
                     // Frozen beforehand: refused as runc refuses it (the
@@ -288,6 +302,7 @@ impl Manager for V2 {
             dirs: vec![self.dir.clone()],
             made_parents: self.made_parents.borrow().clone(),
             unified: true,
+            systemd: None,
         }
     }
 }
@@ -321,6 +336,7 @@ mod tests {
         let v = V2 {
             dir: base.join("c1"),
             made_parents: Default::default(),
+            in_unit: false,
         };
         // root() only knows the real mount point: the fake's root is its parent.
         v.make_dirs().unwrap();

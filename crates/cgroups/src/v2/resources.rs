@@ -43,7 +43,7 @@ pub fn io_weight(blkio: u16) -> u64 {
 
 /// memory.swap.max from the spec's memory+swap and memory limits
 /// (runc's ConvertMemorySwapToCgroupV2Value). `None`: leave it alone.
-fn swap_max(swap: i64, memory: i64) -> Result<Option<String>> {
+pub(crate) fn swap_max(swap: i64, memory: i64) -> Result<Option<String>> {
     // memory unlimited and swap unset means both unlimited (v1's meaning).
     if memory == -1 && swap == 0 {
         return Ok(Some("max".into()));

@@ -87,8 +87,9 @@ pub fn run() -> Result<i32, Error> {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": lifecycle::process::caps::NAMES,
             // What this binary supports, not what this host mounts (runc's
-            // meaning): both drivers, rdma limits on v2; no systemd driver.
-            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
+            // meaning): both drivers, systemd's for root and for a user
+            // (its user manager), rdma limits on v2.
+            "cgroup": {"v1": true, "v2": true, "systemd": true, "systemdUser": true, "rdma": true},
             "seccomp": {
                 "enabled": true,
                 "actions": seccomp::features::ACTIONS,

@@ -74,14 +74,10 @@ fn version() -> String {
     )
 }
 
-/// There is no systemd here: say so rather than pretend.
+/// `--cgroup-manager` (crun's) names a manager we have.
 fn check_cgroup_manager(cli: &Cli) -> Result<(), Error> {
-    let manager = cli.cgroup_manager.as_deref();
-    if cli.systemd_cgroup || manager == Some("systemd") {
-        return Err(Error::Unsupported("the systemd cgroup manager".into()));
-    }
-    match manager {
-        None | Some("cgroupfs") | Some("disabled") => Ok(()),
+    match cli.cgroup_manager.as_deref() {
+        None | Some("cgroupfs" | "disabled" | "systemd") => Ok(()),
         Some(other) => Err(Error::Config(format!("unknown cgroup manager {other:?}"))),
     }
 }
@@ -106,10 +102,17 @@ fn check_rootless(cli: &Cli) -> Result<(), Error> {
     }
 }
 
-/// `--cgroup-manager=disabled` runs without cgroups.
+/// `--cgroup-manager=disabled` runs without cgroups; `--systemd-cgroup`
+/// (or crun's `--cgroup-manager=systemd`) asks systemd for them.
 fn cgroup_policy(cli: &Cli) -> lifecycle::cgroup::Policy {
     match cli.cgroup_manager.as_deref() {
         Some("disabled") => lifecycle::cgroup::Policy::Disabled,
+        Some("systemd") => lifecycle::cgroup::Policy::Systemd {
+            user: rootless(cli),
+        },
+        None if cli.systemd_cgroup => lifecycle::cgroup::Policy::Systemd {
+            user: rootless(cli),
+        },
         _ if rootless(cli) => lifecycle::cgroup::Policy::Rootless,
         _ => lifecycle::cgroup::Policy::Cgroupfs,
     }

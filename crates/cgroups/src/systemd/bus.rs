@@ -1,0 +1,319 @@
+//! A blocking D-Bus connection to systemd, over a unix socket: the
+//! system manager's private socket (no bus daemon between, as runc and
+//! crun use it as root), or the user's session bus for a rootless runtime.
+//!
+//! Single-threaded by design: the runtime forks after talking to systemd,
+//! and must have no thread then. Every wait has a deadline.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::wire::{Kind, Message, Value};
+use crate::{Error, Result};
+
+/// systemd's manager, where every call of this driver goes.
+pub const SYSTEMD: &str = "org.freedesktop.systemd1";
+pub const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
+pub const MANAGER: &str = "org.freedesktop.systemd1.Manager";
+
+/// How long systemd has to answer a call or finish a job (runc's 30 s).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The system manager's private socket (root only).
+const SYSTEM_PRIVATE: &str = "/run/systemd/private";
+
+pub struct Bus {
+    stream: UnixStream,
+    where_: String,
+    serial: u32,
+    /// Signals read while waiting for a reply, for [`Bus::wait_job`].
+    signals: VecDeque<Message>,
+    /// Bytes read past the last whole message.
+    rest: Vec<u8>,
+}
+
+fn bus_error(where_: &str, e: impl std::fmt::Display) -> Error {
+    Error::Systemd(format!("D-Bus {where_}: {e}"))
+}
+
+impl Bus {
+    /// The system manager, through its private socket: systemd sends every
+    /// signal to a private connection, so no match rule is needed.
+    pub fn system() -> Result<Bus> {
+        let mut bus = Bus::connect(&PathBuf::from(SYSTEM_PRIVATE))?;
+        bus.authenticate()?;
+        Ok(bus)
+    }
+
+    /// The user's manager, through the session bus that
+    /// $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus names (runc's
+    /// DetectUserDbusSessionBusAddress), subscribed to job signals.
+    pub fn user() -> Result<Bus> {
+        let path = session_bus_path()?;
+        let mut bus = Bus::connect(&path)?;
+        bus.authenticate()?;
+        bus.call(
+            Message::call(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "Hello",
+            ),
+            vec![],
+        )?;
+        let rule = "type='signal',sender='org.freedesktop.systemd1',\
+                    interface='org.freedesktop.systemd1.Manager',member='JobRemoved'";
+        bus.call(
+            Message::call(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "AddMatch",
+            ),
+            vec![Value::Str(rule.into())],
+        )?;
+        // The manager emits on a bus only while someone subscribed.
+        bus.manager("Subscribe", vec![])?;
+        Ok(bus)
+    }
+
+    fn connect(path: &std::path::Path) -> Result<Bus> {
+        let where_ = path.display().to_string();
+        let stream = UnixStream::connect(path).map_err(|e| {
+            bus_error(
+                &where_,
+                format!("cannot connect ({e}): is systemd running, and is this its bus?"),
+            )
+        })?;
+        stream
+            .set_read_timeout(Some(TIMEOUT))
+            .map_err(|e| bus_error(&where_, e))?;
+        Ok(Bus {
+            stream,
+            where_,
+            serial: 0,
+            signals: VecDeque::new(),
+            rest: Vec::new(),
+        })
+    }
+
+    /// SASL EXTERNAL: the server checks our credentials on the socket. The
+    /// uid is claimed only where ours is the server's view of us (outside
+    /// a user namespace); inside one, none is claimed and the server takes
+    /// the socket's (a rootless engine runs the runtime in its namespace).
+    fn authenticate(&mut self) -> Result<()> {
+        let claim = if !sys::process::in_user_namespace() {
+            let uid = sys::process::effective_ids().0.to_string();
+            format!(" {}", hex(uid.as_bytes()))
+        } else {
+            String::new()
+        };
+        self.send_line(&format!("\0AUTH EXTERNAL{claim}\r\n"))?;
+        let mut answer = self.read_line()?;
+        if answer == "DATA" {
+            self.send_line("DATA\r\n")?;
+            answer = self.read_line()?;
+        }
+        if !answer.starts_with("OK ") {
+            return Err(bus_error(
+                &self.where_,
+                format!("authentication refused: {answer}"),
+            ));
+        }
+        self.send_line("BEGIN\r\n")
+    }
+
+    fn send_line(&mut self, line: &str) -> Result<()> {
+        self.stream
+            .write_all(line.as_bytes())
+            .map_err(|e| bus_error(&self.where_, e))
+    }
+
+    fn read_line(&mut self) -> Result<String> {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        // Byte by byte: nothing after the line may be consumed (the server
+        // sends nothing more before BEGIN, but it is cheap to be exact).
+        while !line.ends_with(b"\r\n") {
+            if line.len() > 4096 {
+                return Err(bus_error(&self.where_, "authentication line too long"));
+            }
+            match self.stream.read(&mut byte) {
+                Ok(0) => return Err(bus_error(&self.where_, "closed during authentication")),
+                Ok(_) => line.push(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(bus_error(&self.where_, e)),
+            }
+        }
+        line.truncate(line.len() - 2);
+        Ok(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// Calls a method of systemd's manager.
+    pub fn manager(&mut self, member: &str, args: Vec<Value>) -> Result<Vec<Value>> {
+        self.call(Message::call(SYSTEMD, MANAGER_PATH, MANAGER, member), args)
+    }
+
+    /// Sends `call` with `args`, and returns the reply's body; an error
+    /// reply becomes [`Error::SystemdRefused`].
+    pub fn call(&mut self, mut call: Message, args: Vec<Value>) -> Result<Vec<Value>> {
+        self.serial += 1;
+        call.serial = self.serial;
+        call.body = args;
+        let member = call.member.clone().unwrap_or_default();
+        self.stream
+            .write_all(&call.encode())
+            .map_err(|e| bus_error(&self.where_, e))?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let m = self.read_message(deadline)?;
+            match m.kind {
+                Kind::MethodReturn if m.reply_serial == Some(call.serial) => return Ok(m.body),
+                Kind::Error if m.reply_serial == Some(call.serial) => {
+                    let message = m.body.first().and_then(Value::as_str).unwrap_or_default();
+                    return Err(Error::SystemdRefused {
+                        call: member,
+                        name: m.error_name.unwrap_or_default(),
+                        message: message.to_string(),
+                    });
+                }
+                Kind::Signal => self.signals.push_back(m),
+                // Replies to nothing we wait for, and calls to us (the bus's
+                // own, which a client may ignore).
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits for systemd's JobRemoved signal of job `job` and returns its
+    /// result ("done", "failed", "canceled", "timeout", ...).
+    pub fn wait_job(&mut self, job: &str) -> Result<String> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let m = match self.signals.pop_front() {
+                Some(m) => m,
+                None => self.read_message(deadline)?,
+            };
+            if m.kind != Kind::Signal || m.member.as_deref() != Some("JobRemoved") {
+                continue;
+            }
+            // JobRemoved(u id, o job, s unit, s result)
+            if let [_, path, _, result] = m.body.as_slice() {
+                if path.as_str() == Some(job) {
+                    return Ok(result.as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+
+    /// Reads one whole message, failing after `deadline`.
+    fn read_message(&mut self, deadline: Instant) -> Result<Message> {
+        loop {
+            if self.rest.len() >= 16 {
+                let total =
+                    Message::total_len(&self.rest).map_err(|e| bus_error(&self.where_, e))?;
+                if self.rest.len() >= total {
+                    let tail = self.rest.split_off(total);
+                    let bytes = std::mem::replace(&mut self.rest, tail);
+                    return Message::decode(&bytes).map_err(|e| bus_error(&self.where_, e));
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::TimedOut(format!(
+                    "D-Bus {}: no answer from systemd in {TIMEOUT:?}",
+                    self.where_
+                )));
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(|e| bus_error(&self.where_, e))?;
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(bus_error(&self.where_, "systemd closed the connection")),
+                Ok(n) => self.rest.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(bus_error(&self.where_, e)),
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The session bus's socket: `unix:path=` of $DBUS_SESSION_BUS_ADDRESS
+/// (its first address that has one), else $XDG_RUNTIME_DIR/bus.
+fn session_bus_path() -> Result<PathBuf> {
+    if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        for one in addr.split(';') {
+            let Some(params) = one.strip_prefix("unix:") else {
+                continue;
+            };
+            for kv in params.split(',') {
+                if let Some(p) = kv.strip_prefix("path=") {
+                    return Ok(PathBuf::from(unescape(p)));
+                }
+            }
+        }
+    }
+    if let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR") {
+        let bus = PathBuf::from(xdg).join("bus");
+        if bus.exists() {
+            return Ok(bus);
+        }
+    }
+    Err(Error::Systemd(
+        "could not find the user's D-Bus session bus: $DBUS_SESSION_BUS_ADDRESS names no \
+         unix:path and there is no $XDG_RUNTIME_DIR/bus (is dbus-user-session installed, \
+         and the user logged in or lingering?)"
+            .into(),
+    ))
+}
+
+/// A D-Bus address value: `%xx` escapes.
+fn unescape(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(x) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_addresses_unescape() {
+        assert_eq!(unescape("/run/user/1000/bus"), "/run/user/1000/bus");
+        assert_eq!(unescape("/tmp/a%20b"), "/tmp/a b");
+        assert_eq!(unescape("/tmp/%zz%2"), "/tmp/%zz%2");
+        assert_eq!(unescape("/tmp/%é"), "/tmp/%é");
+    }
+
+    #[test]
+    fn the_uid_is_claimed_in_hex_of_its_decimal_text() {
+        assert_eq!(hex(b"1000"), "31303030");
+    }
+}
