@@ -23,9 +23,10 @@ fi
 # (newuidmap/newgidmap) for rootless containers with several id mappings,
 # strace for the test that a bind is never remounted by path, runc (Debian's
 # 1.1.5) as the reference of the differential tests (integration-tests/tests/differential.rs),
-# make and man-db for the install checks (hack/install-test.sh).
+# make and man-db for the install checks (hack/install-test.sh), dbus-daemon
+# as the peer of the D-Bus client's unit test (the systemd driver's client).
 missing=()
-for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace runc make man-db; do
+for pkg in ca-certificates procps util-linux mount bsdutils libseccomp-dev uidmap strace runc make man-db dbus-daemon; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

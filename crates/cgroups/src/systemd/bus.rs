@@ -52,18 +52,7 @@ impl Bus {
     /// $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus names (runc's
     /// DetectUserDbusSessionBusAddress), subscribed to job signals.
     pub fn user() -> Result<Bus> {
-        let path = session_bus_path()?;
-        let mut bus = Bus::connect(&path)?;
-        bus.authenticate()?;
-        bus.call(
-            Message::call(
-                "org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "Hello",
-            ),
-            vec![],
-        )?;
+        let mut bus = Bus::session(&session_bus_path()?)?;
         let rule = "type='signal',sender='org.freedesktop.systemd1',\
                     interface='org.freedesktop.systemd1.Manager',member='JobRemoved'";
         bus.call(
@@ -77,6 +66,22 @@ impl Bus {
         )?;
         // The manager emits on a bus only while someone subscribed.
         bus.manager("Subscribe", vec![])?;
+        Ok(bus)
+    }
+
+    /// A bus daemon's socket, authenticated and named (Hello).
+    fn session(path: &std::path::Path) -> Result<Bus> {
+        let mut bus = Bus::connect(path)?;
+        bus.authenticate()?;
+        bus.call(
+            Message::call(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus",
+                "Hello",
+            ),
+            vec![],
+        )?;
         Ok(bus)
     }
 
@@ -310,6 +315,70 @@ mod tests {
         assert_eq!(unescape("/tmp/a%20b"), "/tmp/a b");
         assert_eq!(unescape("/tmp/%zz%2"), "/tmp/%zz%2");
         assert_eq!(unescape("/tmp/%é"), "/tmp/%é");
+    }
+
+    /// The client against the reference bus daemon: authentication, a
+    /// call and its reply, an error reply, and the session's unique name.
+    #[test]
+    fn talks_to_dbus_daemon() {
+        let dir = std::env::temp_dir().join(format!("corten-dbus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("bus");
+        let config = dir.join("session.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "<busconfig><type>session</type><listen>unix:path={}</listen>\
+                 <auth>EXTERNAL</auth><policy context=\"default\">\
+                 <allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>\
+                 <allow own=\"*\"/></policy></busconfig>",
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let mut daemon = std::process::Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile", "--nosyslog"])
+            .spawn()
+            .expect("dbus-daemon (Debian's dbus-daemon package) runs");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let run = || -> Result<()> {
+            let mut bus = Bus::session(&socket)?;
+            let dbus = || {
+                Message::call(
+                    "org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus",
+                    "GetId",
+                )
+            };
+            let id = bus.call(dbus(), vec![])?;
+            assert!(
+                matches!(id.as_slice(), [Value::Str(s)] if s.len() == 32),
+                "{id:?}"
+            );
+            let mut nope = dbus();
+            nope.member = Some("NoSuchMethod".into());
+            match bus.call(nope, vec![]) {
+                Err(Error::SystemdRefused { name, .. }) => {
+                    assert!(name.ends_with(".UnknownMethod"), "{name}")
+                }
+                other => panic!("{other:?}"),
+            }
+            let mut has = dbus();
+            has.member = Some("NameHasOwner".into());
+            let owned = bus.call(has, vec![Value::Str("org.freedesktop.DBus".into())])?;
+            assert_eq!(owned, vec![Value::Bool(true)]);
+            Ok(())
+        };
+        let result = run();
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+        result.unwrap();
     }
 
     #[test]
