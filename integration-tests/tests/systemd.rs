@@ -195,10 +195,9 @@ fn a_cgroupfs_path_is_refused_with_runcs_message() {
     b.config_mut(|c| c["linux"]["cgroupsPath"] = json!("/corten-it/x"));
     let id = b.id();
     b.corten(&sd(&["create", "--bundle", &b.dir_str(), &id]))
-        .fails_with(
-            1,
-            "expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups",
-        );
+        .fails_with(1, "expected cgroupsPath to be of format")
+        // (runc's log line escapes the quotes around slice:prefix:name)
+        .fails_with(1, "for systemd cgroups, got");
     b.assert_clean(&id);
 }
 
@@ -275,11 +274,17 @@ fn update_sets_the_units_properties_and_the_files() {
         let dir = scope_dir("", "/system.slice", &unit);
         assert_eq!(read(dir.join("pids.max")), "10");
         assert_eq!(read(dir.join("memory.max")), "134217728");
-        assert_eq!(read(dir.join("cpu.max")), "13000 100000");
+        // runc 1.1.5 writes the quota unrounded; runc 1.2+ (and 1.5.1,
+        // measured) writes systemd's rounding, as corten does.
+        if !is_runc() {
+            assert_eq!(read(dir.join("cpu.max")), "13000 100000");
+        }
     } else {
         let dir = |c| scope_dir(c, "/system.slice", &unit);
         assert_eq!(read(dir("pids").join("pids.max")), "10");
-        assert_eq!(read(dir("cpu").join("cpu.cfs_quota_us")), "13000");
+        if !is_runc() {
+            assert_eq!(read(dir("cpu").join("cpu.cfs_quota_us")), "13000");
+        }
     }
     b.delete_force(&id);
     assert!(!unit_known(&unit));
@@ -298,6 +303,11 @@ fn pause_exec_and_kill_all_work_through_the_scope() {
     b.config_mut(|c| {
         c["linux"]["cgroupsPath"] = json!(format!("system.slice:cortenit:{id}"));
         c["root"]["readonly"] = json!(false);
+        // Without a cgroup namespace, exec's process shows its cgroup's path.
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "cgroup");
     });
     b.set_sh("sleep 1000 & i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.01; done");
     create(&b, &id);
@@ -353,7 +363,11 @@ fn oom_kill_in_the_scope_exits_137() {
         c["linux"]["cgroupsPath"] = json!(format!("system.slice:cortenit:{id}"));
         c["linux"]["resources"] = json!({"memory": {"limit": 33554432, "swap": 33554432}});
     });
-    b.set_sh("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived");
+    // The init is the only process, so the OOM killer's victim: a child
+    // killed instead would leave systemd stopping the scope (its default
+    // OOMPolicy=stop), which a pid 1 that ignores SIGTERM outlasts for
+    // TimeoutStopSec, with runc as with corten.
+    b.set_sh("x=0123456789abcdef; while :; do x=$x$x; done");
     let out = b.corten(&sd(&["run", "--bundle", &b.dir_str(), &id]));
     assert_eq!(out.code, Some(137), "{} {}", out.stdout, out.stderr);
     assert!(!unit_known(&unit));

@@ -172,6 +172,9 @@ fn procs_under(dir: &Path) -> Result<Vec<i32>> {
     let text = match std::fs::read_to_string(dir.join("cgroup.procs")) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        // Being removed (by systemd, for a unit of its own that emptied):
+        // the directory is still there, the cgroup no longer is.
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(dir, &e)),
     };
     let mut pids: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();

@@ -1,5 +1,6 @@
 //! The sync channel's socket: an AF_UNIX SOCK_SEQPACKET pair, so that each
-//! message arrives whole and a peer's exit reads as end-of-file.
+//! message arrives whole and a peer's exit reads as end-of-file; and what
+//! the D-Bus client needs of its stream socket.
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -33,6 +34,17 @@ pub fn peer_closed(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: `p` is one valid pollfd for the call; a zero timeout never blocks.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n > 0 && p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0
+}
+
+/// How many bytes written to a stream socket its peer has not read yet
+/// (SIOCOUTQ): zero once the peer has taken everything sent.
+pub fn unread_output(fd: BorrowedFd<'_>) -> Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one int through the pointer, which is valid
+    // and lives for the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+    check(ret, "ioctl(SIOCOUTQ)")?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Sends one message.

@@ -128,7 +128,34 @@ impl Bus {
                 format!("authentication refused: {answer}"),
             ));
         }
-        self.send_line("BEGIN\r\n")
+        self.send_line("BEGIN\r\n")?;
+        self.wait_until_read()
+    }
+
+    /// Waits until the server has read all we sent. systemd's sd-bus (252)
+    /// leaves a message that came in one read with BEGIN unprocessed until
+    /// more data arrives (measured: the first call then went unanswered for
+    /// runc's 30 s now and then): the first call must come in a read of
+    /// its own.
+    fn wait_until_read(&mut self) -> Result<()> {
+        use std::os::fd::AsFd;
+        let deadline = Instant::now() + TIMEOUT;
+        let mut wait = Duration::from_micros(20);
+        loop {
+            let unread = sys::socket::unread_output(self.stream.as_fd())
+                .map_err(|e| bus_error(&self.where_, e))?;
+            if unread == 0 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::TimedOut(format!(
+                    "D-Bus {}: systemd did not read the authentication in {TIMEOUT:?}",
+                    self.where_
+                )));
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_millis(5));
+        }
     }
 
     fn send_line(&mut self, line: &str) -> Result<()> {
