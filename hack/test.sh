@@ -74,7 +74,8 @@ echo "== systemd: the systemd cgroup driver and the engines under systemd, in a 
 # once with cgroup v2 and once in systemd's hybrid mode. In each: the
 # driver's tests (CORTEN_IT_SYSTEMD=required: none may pass by skipping),
 # then podman (root; rootless on v2), containerd and Docker with their
-# systemd cgroup settings (integration-tests/e2e/systemd.sh).
+# systemd cgroup settings (integration-tests/e2e/systemd.sh). The tests'
+# runtime prints its D-Bus traffic (CORTEN_DBUS_TRACE), shown if one fails.
 sdtests=$(cargo test -q -p corten-integration-tests --test systemd --no-run --message-format=json |
 	sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
 for mode in v2 hybrid; do
@@ -82,7 +83,8 @@ for mode in v2 hybrid; do
 	[ "$mode" = hybrid ] && flags=(--hybrid)
 	CORTEN_IT_SYSTEMD=required \
 		VM_FILES="$sdtests target/x86_64-unknown-linux-gnu/release/probe bundles/busybox/rootfs integration-tests/e2e" \
-		hack/systemd-vm.sh "${flags[@]}" sh -c '"$1" --test-threads=1 && integration-tests/e2e/systemd.sh' sh "$sdtests"
+		hack/systemd-vm.sh "${flags[@]}" sh -c \
+		'CORTEN_DBUS_TRACE=1 "$1" --test-threads=1 && integration-tests/e2e/systemd.sh' sh "$sdtests"
 done
 echo "== engines end to end"
 integration-tests/e2e/podman.sh

@@ -407,3 +407,81 @@ fn annotations_set_properties_and_a_pod_slice_nests() {
         .status();
     b.assert_clean(&id);
 }
+
+/// Under systemd two device filters hold: systemd's (DevicePolicy=strict
+/// and its DeviceAllow list) and the runtime's own. What the rules allow
+/// opens through both (the standard nodes, a node with a rule of its own),
+/// and what they deny stays denied (a listed node without a rule).
+#[test]
+fn device_rules_hold_through_systemds_filter_and_ours() {
+    if !systemd_host() {
+        return;
+    }
+    let mut b = Bundle::new("sddevices");
+    let id = b.id();
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("system.slice:cortenit:{id}"));
+        c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438},
+            {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 438}
+        ]);
+    });
+    b.set_sh(
+        "for d in kmsg mynull null zero full urandom; do \
+         (echo x >/dev/$d) 2>&1 | grep -o 'Operation not permitted' || echo $d open; done; \
+         head -c 4 /dev/urandom | wc -c",
+    );
+    let out = b.corten(&sd(&["run", "--bundle", &b.dir_str(), &id]));
+    out.ok();
+    assert_eq!(
+        out.stdout.lines().map(str::trim).collect::<Vec<_>>(),
+        [
+            "Operation not permitted",
+            "mynull open",
+            "null open",
+            "zero open",
+            "full open",
+            "urandom open",
+            "4"
+        ],
+        "{}",
+        out.stderr
+    );
+    // An allow rule of its own opens the listed node through both filters.
+    b.config_mut(|c| {
+        c["linux"]["resources"]["devices"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}));
+    });
+    b.set_sh("echo '<6>corten-it' >/dev/kmsg && echo kmsg written");
+    let out = b.corten(&sd(&["run", "--bundle", &b.dir_str(), &id]));
+    out.ok();
+    assert_eq!(out.stdout.trim(), "kmsg written", "{}", out.stderr);
+    b.assert_clean(&id);
+}
+
+/// `events --stats` reads the scope's cgroup.
+#[test]
+fn events_report_the_scopes_statistics() {
+    if !systemd_host() {
+        return;
+    }
+    let mut b = Bundle::new("sdevents");
+    let id = b.id();
+    b.config_mut(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("system.slice:cortenit:{id}"));
+        c["linux"]["resources"] = json!({"pids": {"limit": 77}});
+    });
+    b.set_args(&["sleep", "100"]);
+    create(&b, &id);
+    let out = b.corten(&["events", "--stats", &id]);
+    out.ok();
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["type"], "stats", "{v}");
+    assert_eq!(v["data"]["pids"]["limit"], 77, "{v}");
+    assert!(v["data"]["pids"]["current"].as_u64() >= Some(1), "{v}");
+    b.delete_force(&id);
+    b.assert_clean(&id);
+}

@@ -4,6 +4,10 @@
 //!
 //! Single-threaded by design: the runtime forks after talking to systemd,
 //! and must have no thread then. Every wait has a deadline.
+//!
+//! `CORTEN_DBUS_TRACE=1` prints every message sent and received on stderr
+//! (the systemd VM stage of hack/test.sh sets it, so that a failure there
+//! shows what systemd said).
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -196,6 +200,7 @@ impl Bus {
         call.serial = self.serial;
         call.body = args;
         let member = call.member.clone().unwrap_or_default();
+        trace(|| format!("dbus> {member} serial {} {:?}", call.serial, call.body));
         self.stream
             .write_all(&call.encode())
             .map_err(|e| bus_error(&self.where_, e))?;
@@ -250,7 +255,9 @@ impl Bus {
                 if self.rest.len() >= total {
                     let tail = self.rest.split_off(total);
                     let bytes = std::mem::replace(&mut self.rest, tail);
-                    return Message::decode(&bytes).map_err(|e| bus_error(&self.where_, e));
+                    let m = Message::decode(&bytes).map_err(|e| bus_error(&self.where_, e));
+                    trace(|| format!("dbus< {m:?}"));
+                    return m;
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -276,6 +283,14 @@ impl Bus {
                 Err(e) => return Err(bus_error(&self.where_, e)),
             }
         }
+    }
+}
+
+/// Prints what `line` makes when CORTEN_DBUS_TRACE is set.
+fn trace(line: impl FnOnce() -> String) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("CORTEN_DBUS_TRACE").is_some()) {
+        eprintln!("{}", line());
     }
 }
 

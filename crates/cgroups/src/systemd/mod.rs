@@ -384,9 +384,14 @@ impl Systemd {
     fn fork_placeholder(&self) -> Result<libc::pid_t> {
         let failed = |e: sys::Error| Error::Systemd(format!("a process for the new scope: {e}"));
         let one = sys::process::SingleThreaded::check().map_err(failed)?;
+        let runtime = std::process::id();
         match sys::process::fork_child(one, 0, None).map_err(failed)? {
             sys::process::Fork::Child(_) => {
-                if sys::process::set_parent_death_signal(libc::SIGKILL).is_err() {
+                // A runtime that died before the death signal was asked for
+                // has left this process to another parent already.
+                if sys::process::set_parent_death_signal(libc::SIGKILL).is_err()
+                    || std::os::unix::process::parent_id() != runtime
+                {
                     sys::process::exit_now(1);
                 }
                 loop {
