@@ -80,11 +80,18 @@ pub fn plan(
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
         let annotations = spec.annotations().clone().unwrap_or_default();
+        let nodes = device_nodes(spec);
+        let rules = resources
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default();
         let req = cgroups::systemd::Request {
             cgroups_path: &cgroups_path,
             id,
             user,
             annotations: &annotations,
+            resources,
+            // As `apply` leaves them out for an unprivileged runtime.
+            devices: (!policy.rootless()).then_some((rules, nodes.as_slice())),
         };
         return cgroups::new_systemd(&req).map(Some).map_err(cg_err);
     }

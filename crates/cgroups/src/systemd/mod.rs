@@ -57,6 +57,11 @@ pub struct Request<'a> {
     pub user: bool,
     /// The config's annotations (`org.systemd.property.*`).
     pub annotations: &'a HashMap<String, String>,
+    /// The limits, given to systemd with the start (see [`Systemd::start`]).
+    pub resources: Option<&'a LinuxResources>,
+    /// The device rules and the config's device nodes, or `None` where the
+    /// runtime does not program devices (rootless).
+    pub devices: Option<(&'a [LinuxDeviceCgroup], &'a [DeviceNode])>,
 }
 
 /// A container's cgroup as a systemd unit, over the cgroupfs driver of
@@ -70,6 +75,14 @@ pub struct Systemd {
     inner: Box<dyn Manager>,
     /// Asked for by annotations, sent with the start.
     extra: Vec<Property>,
+    /// The limits and device rules to send with the start.
+    initial: Option<(
+        LinuxResources,
+        Option<(Vec<LinuxDeviceCgroup>, Vec<DeviceNode>)>,
+    )>,
+    /// The resource and device properties the start sent, which a later
+    /// `apply` or `set_devices` of the same need not send again.
+    sent: RefCell<Vec<Vec<Property>>>,
     bus: RefCell<Option<Bus>>,
     version: Cell<Option<u32>>,
     /// The process the scope was made around, until the container's first
@@ -165,6 +178,11 @@ pub fn new(req: &Request<'_>) -> Result<Systemd> {
     }
     let (unit, slice, description) = parse_path(req.cgroups_path, req.id, req.user)?;
     let extra = annotations::properties(req.annotations)?;
+    let initial = Some((
+        req.resources.cloned().unwrap_or_default(),
+        req.devices
+            .map(|(rules, nodes)| (rules.to_vec(), nodes.to_vec())),
+    ));
     let mut me = Systemd {
         unit,
         slice,
@@ -172,6 +190,8 @@ pub fn new(req: &Request<'_>) -> Result<Systemd> {
         unified,
         inner: Box::new(crate::V2::from_placement(&Placement::default())),
         extra,
+        initial,
+        sent: RefCell::new(Vec::new()),
         bus: RefCell::new(None),
         version: Cell::new(None),
         placeholder: Cell::new(None),
@@ -214,6 +234,8 @@ pub fn open(p: &Placement, unit: &Unit) -> Systemd {
         unified: p.unified,
         inner,
         extra: Vec::new(),
+        initial: None,
+        sent: RefCell::new(Vec::new()),
         bus: RefCell::new(None),
         version: Cell::new(None),
         placeholder: Cell::new(None),
@@ -300,6 +322,23 @@ impl Systemd {
             props.push((name.into(), Value::Bool(true)));
         }
         props.push(("DefaultDependencies".into(), Value::Bool(false)));
+        // The limits go with the start, as crun sends them: systemd then
+        // realizes the unit's cgroups once, with every controller the limits
+        // need, before the container's first process is born in them. Set
+        // later, they made systemd realize the unit again: on v1 it moves
+        // the unit's processes out of a controller the first realization
+        // did not have and back in later, asynchronously, so a process
+        // could run outside its limits for a moment (seen in the hybrid VM).
+        if let Some((resources, devices)) = &self.initial {
+            let (limits, _) = properties::resources(resources, self.unified, self.version())?;
+            props.extend(limits.iter().cloned());
+            self.sent.borrow_mut().push(limits);
+            if let Some((rules, nodes)) = devices {
+                let dev = properties::devices(&device_rules(rules, nodes)?);
+                props.extend(dev.iter().cloned());
+                self.sent.borrow_mut().push(dev);
+            }
+        }
         props.extend(self.extra.iter().cloned());
         let args = vec![
             Value::Str(self.unit.name.clone()),
@@ -361,7 +400,7 @@ impl Systemd {
     }
 
     fn set_properties(&self, props: &[Property]) -> Result<()> {
-        if props.is_empty() {
+        if props.is_empty() || self.sent.borrow().iter().any(|sent| sent == props) {
             return Ok(());
         }
         let args = vec![
@@ -414,6 +453,13 @@ impl Drop for Systemd {
     fn drop(&mut self) {
         self.release_placeholder();
     }
+}
+
+/// The device rules from deny-all, as the cgroupfs drivers set them.
+fn device_rules(config: &[LinuxDeviceCgroup], nodes: &[DeviceNode]) -> Result<Vec<(bool, String)>> {
+    let mut rules = vec![(false, "a".to_string())];
+    rules.extend(crate::devices::rules(config, nodes)?);
+    Ok(rules)
 }
 
 /// Properties as the `a(sv)` systemd takes.
@@ -490,9 +536,7 @@ impl Manager for Systemd {
     }
 
     fn set_devices(&self, config: &[LinuxDeviceCgroup], nodes: &[DeviceNode]) -> Result<()> {
-        let mut rules = vec![(false, "a".to_string())];
-        rules.extend(crate::devices::rules(config, nodes)?);
-        self.set_properties(&properties::devices(&rules))?;
+        self.set_properties(&properties::devices(&device_rules(config, nodes)?))?;
         self.inner.set_devices(config, nodes)
     }
 
