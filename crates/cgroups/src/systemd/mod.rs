@@ -76,10 +76,7 @@ pub struct Systemd {
     /// Asked for by annotations, sent with the start.
     extra: Vec<Property>,
     /// The limits and device rules to send with the start.
-    initial: Option<(
-        LinuxResources,
-        Option<(Vec<LinuxDeviceCgroup>, Vec<DeviceNode>)>,
-    )>,
+    initial: Option<Initial>,
     /// The resource and device properties the start sent, which a later
     /// `apply` or `set_devices` of the same need not send again.
     sent: RefCell<Vec<Vec<Property>>>,
@@ -89,6 +86,13 @@ pub struct Systemd {
     /// process is inside.
     placeholder: Cell<Option<libc::pid_t>>,
 }
+
+/// What a new unit starts with: the limits, and the device rules with the
+/// config's device nodes (`None`: the runtime does not program devices).
+type Initial = (
+    LinuxResources,
+    Option<(Vec<LinuxDeviceCgroup>, Vec<DeviceNode>)>,
+);
 
 /// The prefix of the unit when the config gives no cgroupsPath (runc's
 /// is "runc").
