@@ -99,6 +99,39 @@ pub fn is_runc() -> bool {
     version_output().trim_start().starts_with("runc")
 }
 
+/// Whether the suite runs the runtime with systemd's cgroup driver
+/// (`CORTEN_IT_CGROUP_DRIVER=systemd`, in the systemd VM): every call gets
+/// `--systemd-cgroup`, and a config's cgroupsPath that is a path becomes
+/// the scope [`systemd_scope_of`] names.
+pub fn systemd_cgroups() -> bool {
+    std::env::var("CORTEN_IT_CGROUP_DRIVER").as_deref() == Ok("systemd")
+}
+
+/// The scope a cgroupfs cgroupsPath becomes under [`systemd_cgroups`]:
+/// `system.slice:cortenit:<the path's levels joined by "_">`, whose
+/// directory is `/system.slice/cortenit-<...>.scope`. Returns (the
+/// cgroupsPath to write, the directory in the hierarchy).
+pub fn systemd_scope_of(path: &str) -> (String, String) {
+    let name: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let name = name.join("_");
+    (
+        format!("system.slice:cortenit:{name}"),
+        format!("/system.slice/cortenit-{name}.scope"),
+    )
+}
+
+/// Returns true (and says so) when the suite runs under systemd's driver
+/// and the check is about what only the cgroupfs driver does (a cgroupsPath
+/// made or limited beforehand, its parent levels).
+pub fn skip_under_systemd(why: &str) -> bool {
+    if systemd_cgroups() {
+        eprintln!("NOTE: skipped under --systemd-cgroup: {why}");
+        true
+    } else {
+        false
+    }
+}
+
 /// Returns true (and says so) when testing runc and the check is one where runc knowingly
 /// differs from what corten must do. The caller then skips that check.
 pub fn skip_if_runc(why: &str) -> bool {
@@ -449,6 +482,9 @@ impl Call<'_> {
         if self.with_root {
             full.push("--root".into());
             full.push(self.bundle.root.clone().into());
+            if systemd_cgroups() {
+                full.push("--systemd-cgroup".into());
+            }
         }
         full.extend(self.args.iter().cloned());
         let cmdline = format!(
@@ -702,7 +738,16 @@ impl Bundle {
 
     /// Writes the config to config.json.
     pub fn write_config(&self) {
-        let text = serde_json::to_string_pretty(&self.config).expect("serialize config");
+        let mut config = self.config.clone();
+        if systemd_cgroups() {
+            if let Some(p) = config["linux"]["cgroupsPath"]
+                .as_str()
+                .filter(|p| !p.contains(':'))
+            {
+                config["linux"]["cgroupsPath"] = json!(systemd_scope_of(p).0);
+            }
+        }
+        let text = serde_json::to_string_pretty(&config).expect("serialize config");
         fs::write(self.config_path(), text).expect("write config.json");
     }
 
