@@ -248,6 +248,14 @@ impl Bus {
 
     /// Reads one whole message, failing after `deadline`.
     fn read_message(&mut self, deadline: Instant) -> Result<Message> {
+        // systemd's sd-bus (252) can leave a message it has already read
+        // from the socket unprocessed until more data arrives (the first
+        // call after BEGIN most often: see `wait_until_read`; seen again,
+        // rarely, later in a connection). Silence is answered with a Ping,
+        // whose arrival makes systemd process what it holds; its reply is
+        // one no caller waits for.
+        let mut nudge = Duration::from_millis(500);
+        let mut next_nudge = Instant::now() + nudge;
         loop {
             if self.rest.len() >= 16 {
                 let total =
@@ -267,8 +275,15 @@ impl Bus {
                     self.where_
                 )));
             }
+            let now = Instant::now();
+            if now >= next_nudge {
+                self.ping()?;
+                nudge = (nudge * 2).min(Duration::from_secs(4));
+                next_nudge = now + nudge;
+            }
+            let wait = left.min(next_nudge.saturating_duration_since(now));
             self.stream
-                .set_read_timeout(Some(left))
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
                 .map_err(|e| bus_error(&self.where_, e))?;
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk) {
@@ -283,6 +298,19 @@ impl Bus {
                 Err(e) => return Err(bus_error(&self.where_, e)),
             }
         }
+    }
+}
+
+impl Bus {
+    /// Sends org.freedesktop.DBus.Peer.Ping, without waiting for its reply.
+    fn ping(&mut self) -> Result<()> {
+        self.serial += 1;
+        let mut ping = Message::call(SYSTEMD, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping");
+        ping.serial = self.serial;
+        trace(|| format!("dbus> Ping serial {} (nudge)", ping.serial));
+        self.stream
+            .write_all(&ping.encode())
+            .map_err(|e| bus_error(&self.where_, e))
     }
 }
 
