@@ -149,12 +149,19 @@ fn scope_holds_the_container_with_its_limits_and_goes_with_delete() {
         assert_eq!(read(dir("pids").join("pids.max")), "42");
         assert_eq!(read(dir("cpuset").join("cpuset.cpus")), "0");
         // systemd manages some controllers, the runtime the rest: the init
-        // is in the unit's cgroup in every one of them.
+        // is in the unit's cgroup in every one of them. (In hybrid mode the
+        // init was found outside the cpu directory now and then, an open
+        // finding (SPEC-COVERAGE): it is given systemd's settling time.)
         for c in [
             "memory", "cpu", "pids", "devices", "cpuset", "freezer", "systemd",
         ] {
-            let procs = read(dir(c).join("cgroup.procs"));
-            assert_eq!(procs, pid.to_string(), "{c}");
+            let procs = dir(c).join("cgroup.procs");
+            let inside = || read(procs.clone()) == pid.to_string();
+            wait_until(
+                &format!("the init in the scope's {c} cgroup"),
+                WAIT_TIMEOUT,
+                inside,
+            );
         }
     }
     let own = read(PathBuf::from(format!("/proc/{pid}/cgroup")));
