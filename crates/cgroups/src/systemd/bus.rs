@@ -56,7 +56,11 @@ impl Bus {
     /// $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus names (runc's
     /// DetectUserDbusSessionBusAddress), subscribed to job signals.
     pub fn user() -> Result<Bus> {
-        let mut bus = Bus::session(&session_bus_path()?)?;
+        let path = session_bus_path(
+            std::env::var("DBUS_SESSION_BUS_ADDRESS").ok().as_deref(),
+            std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        )?;
+        let mut bus = Bus::session(&path)?;
         let rule = "type='signal',sender='org.freedesktop.systemd1',\
                     interface='org.freedesktop.systemd1.Manager',member='JobRemoved'";
         bus.call(
@@ -328,24 +332,22 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The session bus's socket: `unix:path=` of $DBUS_SESSION_BUS_ADDRESS
 /// (its first address that has one), else $XDG_RUNTIME_DIR/bus.
-fn session_bus_path() -> Result<PathBuf> {
-    if let Ok(addr) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
-        for one in addr.split(';') {
-            let Some(params) = one.strip_prefix("unix:") else {
-                continue;
-            };
-            for kv in params.split(',') {
-                if let Some(p) = kv.strip_prefix("path=") {
-                    return Ok(PathBuf::from(unescape(p)));
-                }
-            }
-        }
+fn session_bus_path(address: Option<&str>, runtime_dir: Option<PathBuf>) -> Result<PathBuf> {
+    // (An abstract socket, unix:abstract=, is not taken: systemd's user
+    // bus is always a path.)
+    let from_address = address
+        .into_iter()
+        .flat_map(|a| a.split(';'))
+        .find_map(|one| {
+            let params = one.strip_prefix("unix:")?;
+            let path = params.split(',').find_map(|kv| kv.strip_prefix("path="))?;
+            Some(PathBuf::from(unescape(path)))
+        });
+    if let Some(p) = from_address {
+        return Ok(p);
     }
-    if let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR") {
-        let bus = PathBuf::from(xdg).join("bus");
-        if bus.exists() {
-            return Ok(bus);
-        }
+    if let Some(bus) = runtime_dir.map(|d| d.join("bus")).filter(|b| b.exists()) {
+        return Ok(bus);
     }
     Err(Error::Systemd(
         "could not find the user's D-Bus session bus: $DBUS_SESSION_BUS_ADDRESS names no \
@@ -378,6 +380,27 @@ fn unescape(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_bus_is_the_addresss_first_unix_path_else_the_runtime_dirs() {
+        let addr = "unix:abstract=/tmp/x,guid=1;unix:path=/run/user/7/a%20bus,guid=2";
+        assert_eq!(
+            session_bus_path(Some(addr), None).unwrap(),
+            PathBuf::from("/run/user/7/a bus")
+        );
+        let dir = std::env::temp_dir().join(format!("corten-bus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bus"), "").unwrap();
+        assert_eq!(
+            session_bus_path(Some("tcp:host=x"), Some(dir.clone())).unwrap(),
+            dir.join("bus")
+        );
+        let missing = session_bus_path(None, Some(dir.join("nope"))).unwrap_err();
+        assert!(missing
+            .to_string()
+            .contains("could not find the user's D-Bus session bus"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn bus_addresses_unescape() {
